@@ -1,0 +1,295 @@
+"""The researcher's UI: create studies, upload items and clips, launch, pause, close, watch progress."""
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from studies import selectors, services
+from studies.errors import StudyError, StudyNotReady
+from studies.models import (
+    CheckClip,
+    Clip,
+    Criterion,
+    Item,
+    Participant,
+    PlaybackEvent,
+    Session,
+    Study,
+    System,
+    Trial,
+    TrialSlot,
+    Vote,
+)
+
+
+def participant_link(study: Study) -> str:
+    return settings.PUBLIC_BASE_URL + reverse("studies:arrive", args=[study.slug])
+
+
+def _media_link(field_file) -> str:
+    if not field_file:
+        return "-"
+    url = reverse("studies:staff_media", args=[field_file.name])
+    return format_html('<a href="{}" target="_blank" rel="noopener">preview</a>', url)
+
+
+class CriterionInline(admin.TabularInline):
+    model = Criterion
+    extra = 0
+
+
+class SystemInline(admin.TabularInline):
+    model = System
+    extra = 0
+
+
+@admin.register(Study)
+class StudyAdmin(admin.ModelAdmin):
+    list_display = ["title", "slug", "status", "n_items", "n_sessions", "link"]
+    list_filter = ["status"]
+    search_fields = ["title", "slug"]
+    prepopulated_fields = {"slug": ["title"]}
+    inlines = [CriterionInline, SystemInline]
+    actions = ["launch", "pause", "close"]
+    readonly_fields = ["status", "launched_at", "link", "progress"]
+    fieldsets = [
+        (None, {"fields": ["title", "slug", "status", "launched_at", "link", "progress"]}),
+        ("What participants read", {"fields": ["instructions", "consent_text"]}),
+        (
+            "Design",
+            {
+                "fields": [
+                    "trials_per_session",
+                    "check_trials_per_session",
+                    "target_votes_per_item",
+                    "lease_minutes",
+                    "completion_code",
+                ]
+            },
+        ),
+        (
+            "Quality control",
+            {
+                "fields": [
+                    "qc_max_failed_checks",
+                    "qc_min_trial_seconds",
+                    "qc_max_same_slot_share",
+                    "qc_require_played_all",
+                ]
+            },
+        ),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            _n_items=Count("items", distinct=True), _n_sessions=Count("sessions", distinct=True)
+        )
+
+    @admin.display(description="items", ordering="_n_items")
+    def n_items(self, obj: Study) -> int:
+        return obj._n_items
+
+    @admin.display(description="sessions", ordering="_n_sessions")
+    def n_sessions(self, obj: Study) -> int:
+        return obj._n_sessions
+
+    @admin.display(description="participant link")
+    def link(self, obj: Study) -> str:
+        if not obj.pk:
+            return "-"
+        if obj.status == Study.Status.DRAFT:
+            return "available after launch"
+        url = participant_link(obj)
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, url)
+
+    @admin.display(description="progress")
+    def progress(self, obj: Study) -> str:
+        if not obj.pk:
+            return "-"
+        p = selectors.study_progress(study=obj)
+        rows = [
+            ("Sessions started / completed", f"{p.sessions_started} / {p.sessions_completed}"),
+            *(
+                (f"Valid votes: {key}", str(n))
+                for key, n in p.valid_votes_by_criterion.items()
+            ),
+            (
+                "Valid votes per item (min / max, target)",
+                f"{p.min_votes_per_item} / {p.max_votes_per_item}, target {p.target}",
+            ),
+            ("Items below target", str(p.items_below_target)),
+            (
+                "Times chosen per item x system (min / max)",
+                f"{p.min_chosen_item_system} / {p.max_chosen_item_system}",
+            ),
+        ]
+        body = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
+        return format_html('<table class="progress">{}</table>', body)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            services.criteria_add_defaults(study=obj)
+
+    @admin.action(description="Launch (check the study is complete, then set it live)")
+    def launch(self, request, queryset):
+        for study in queryset:
+            try:
+                services.study_launch(study=study)
+            except StudyNotReady as exc:
+                self.message_user(
+                    request,
+                    f"{study.title}: not launched, {len(exc.problems)} problem(s):",
+                    messages.ERROR,
+                )
+                for problem in exc.problems:
+                    self.message_user(request, f"{study.title}: {problem}", messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                format_html(
+                    '{} is live. Participant link: <a href="{}">{}</a>',
+                    study.title, participant_link(study), participant_link(study),
+                ),
+                messages.SUCCESS,
+            )
+
+    def _set_status(self, request, queryset, status: str) -> None:
+        for study in queryset:
+            try:
+                services.study_set_status(study=study, status=status)
+            except StudyError as exc:
+                self.message_user(request, f"{study.title}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{study.title} is now {status}.", messages.SUCCESS)
+
+    @admin.action(description="Pause (no new participants; sessions in progress may finish)")
+    def pause(self, request, queryset):
+        self._set_status(request, queryset, Study.Status.PAUSED)
+
+    @admin.action(description="Close (no more answers)")
+    def close(self, request, queryset):
+        self._set_status(request, queryset, Study.Status.CLOSED)
+
+
+class ClipInline(admin.TabularInline):
+    model = Clip
+    extra = 0
+    fields = ["system", "media", "duration_s", "loudness_lufs", "preview"]
+    readonly_fields = ["preview"]
+
+    @admin.display(description="preview")
+    def preview(self, obj: Clip) -> str:
+        return _media_link(obj.media)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Only the systems of the item's own study.
+        if db_field.name == "system" and request.resolver_match.kwargs.get("object_id"):
+            item = Item.objects.filter(pk=request.resolver_match.kwargs["object_id"]).first()
+            if item is not None:
+                kwargs["queryset"] = System.objects.filter(study_id=item.study_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class CheckClipInline(admin.TabularInline):
+    model = CheckClip
+    extra = 0
+    fields = ["kind", "is_target", "media", "duration_s", "preview"]
+    readonly_fields = ["preview"]
+
+    @admin.display(description="preview")
+    def preview(self, obj: CheckClip) -> str:
+        return _media_link(obj.media)
+
+
+@admin.register(Item)
+class ItemAdmin(admin.ModelAdmin):
+    list_display = ["key", "study", "category", "duration_s", "n_clips", "complete"]
+    list_filter = ["study", "category"]
+    list_select_related = ["study"]
+    search_fields = ["key", "category"]
+    inlines = [ClipInline, CheckClipInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            _n_clips=Count("clips", distinct=True),
+            _n_systems=Count("study__systems", distinct=True),
+        )
+
+    @admin.display(description="clips", ordering="_n_clips")
+    def n_clips(self, obj: Item) -> int:
+        return obj._n_clips
+
+    @admin.display(description="one clip per system", boolean=True)
+    def complete(self, obj: Item) -> bool:
+        return obj._n_clips == obj._n_systems
+
+
+@admin.register(Clip)
+class ClipAdmin(admin.ModelAdmin):
+    list_display = ["item", "system", "duration_s", "loudness_lufs", "created_at"]
+    list_filter = ["item__study", "system__key"]
+    list_select_related = ["item", "system"]
+
+
+class TrialSlotInline(admin.TabularInline):
+    model = TrialSlot
+    extra = 0
+    fields = ["position", "system", "clip", "check_clip", "played_to_end_at"]
+    readonly_fields = fields
+    can_delete = False
+
+
+class VoteInline(admin.TabularInline):
+    model = Vote
+    extra = 0
+    fields = ["criterion", "slot", "rt_ms", "submitted_at"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin):
+    list_display = ["id", "study", "participant", "status", "answered", "n_trials", "excluded",
+                    "started_at", "completed_at"]
+    list_filter = ["study", "status", "excluded", "participant__source"]
+    list_select_related = ["study", "participant"]
+    readonly_fields = ["study", "participant", "token", "n_trials", "check_indices",
+                       "completion_code", "user_agent", "consented_at", "completed_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            _answered=Count("trials", filter=Q(trials__answered_at__isnull=False))
+        )
+
+    @admin.display(description="answered", ordering="_answered")
+    def answered(self, obj: Session) -> int:
+        return obj._answered
+
+
+@admin.register(Trial)
+class TrialAdmin(admin.ModelAdmin):
+    list_display = ["id", "session", "index", "item", "check_kind", "expected_slot",
+                    "answered_at"]
+    list_filter = ["session__study", "check_kind"]
+    list_select_related = ["session", "item"]
+    inlines = [TrialSlotInline, VoteInline]
+    readonly_fields = ["session", "index", "item", "check_kind", "check_criterion",
+                       "expected_slot", "lease_expires_at", "answered_at"]
+
+
+@admin.register(Participant)
+class ParticipantAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "source", "study", "created_at"]
+    list_filter = ["study", "source"]
+    list_select_related = ["study"]
+    search_fields = ["external_id"]
+
+
+@admin.register(PlaybackEvent)
+class PlaybackEventAdmin(admin.ModelAdmin):
+    list_display = ["slot", "kind", "accepted", "at"]
+    list_filter = ["kind", "accepted"]
+    list_select_related = ["slot"]

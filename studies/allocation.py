@@ -1,0 +1,163 @@
+"""Which item a new trial shows and in which slot order.
+
+- Regular trials take an item among those with the fewest valid plus in-progress votes (an
+  unanswered trial whose lease has not expired is in progress), preferring items this session has
+  not seen yet; ties are broken by a random draw seeded by the session and trial index.
+- Slot order follows a cyclic Latin square per item: the n-th time an item is shown it uses row
+  n mod k of a square built on an item-specific base order, so every system appears equally often
+  in every slot (within one, counted over allocated trials).
+- Check trials use the item's check material: the target in a random slot, foils in the others.
+
+Callers hold a transaction; the per-item counter is incremented with an UPDATE so concurrent
+allocations never reuse a row of the square.
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, F, Q
+
+from studies.models import (
+    CHECK_CRITERION_KEY,
+    CheckClip,
+    CheckKind,
+    Clip,
+    Criterion,
+    Item,
+    Session,
+    System,
+    Trial,
+    TrialSlot,
+)
+
+
+def session_rng(session: Session, index: int) -> random.Random:
+    return random.Random(f"{session.pk}:{index}")
+
+
+def latin_square_row(base: list, row: int) -> list:
+    """Row `row` of the cyclic Latin square whose first row is `base`."""
+    k = len(base)
+    return [base[(row + j) % k] for j in range(k)]
+
+
+def item_base_order(item: Item, systems: list[System]) -> list[System]:
+    """A fixed per-item permutation, so slot A is not always the same system's first row."""
+    base = list(systems)
+    random.Random(f"item-base:{item.pk}").shuffle(base)
+    return base
+
+
+def available_check_kinds(study) -> list[str]:
+    """Check kinds the study can run: its criterion exists and some item has target + foil."""
+    criterion_keys = set(study.criteria.values_list("key", flat=True))
+    kinds = []
+    for kind in CheckKind.values:
+        if CHECK_CRITERION_KEY[kind] not in criterion_keys:
+            continue
+        if _items_with_check_material(study, kind).exists():
+            kinds.append(kind)
+    return kinds
+
+
+def _items_with_check_material(study, kind: str):
+    return Item.objects.filter(study=study).annotate(
+        n_target=Count("check_clips", filter=Q(check_clips__kind=kind, check_clips__is_target=True)),
+        n_foil=Count("check_clips", filter=Q(check_clips__kind=kind, check_clips__is_target=False)),
+    ).filter(n_target__gte=1, n_foil__gte=1)
+
+
+def plan_checks(study, n_regular: int, rng: random.Random) -> list[int]:
+    """Trial indices (never the first) at which this session's check trials come."""
+    n_checks = study.check_trials_per_session if available_check_kinds(study) else 0
+    total = n_regular + n_checks
+    return sorted(rng.sample(range(1, total), n_checks)) if n_checks else []
+
+
+@dataclass(frozen=True)
+class ItemLoad:
+    item_id: int
+    valid: int
+    in_progress: int
+
+    @property
+    def load(self) -> int:
+        return self.valid + self.in_progress
+
+
+def item_loads(study, now: datetime) -> dict[int, ItemLoad]:
+    """Valid answered regular trials and live leases per item of the study."""
+    regular = Q(trials__check_kind="")
+    valid = regular & Q(trials__answered_at__isnull=False, trials__session__excluded=False)
+    leased = regular & Q(trials__answered_at__isnull=True, trials__lease_expires_at__gt=now)
+    rows = Item.objects.filter(study=study).annotate(
+        n_valid=Count("trials", filter=valid), n_leased=Count("trials", filter=leased)
+    )
+    return {row.pk: ItemLoad(row.pk, row.n_valid, row.n_leased) for row in rows}
+
+
+def allocate_trial(*, session: Session, index: int, now: datetime) -> Trial:
+    study = session.study
+    rng = session_rng(session, index)
+    lease = now + timedelta(minutes=study.lease_minutes)
+    if index in session.check_indices:
+        kinds = available_check_kinds(study)
+        if kinds:
+            kind = kinds[session.check_indices.index(index) % len(kinds)]
+            return _allocate_check(session=session, index=index, kind=kind, lease=lease, rng=rng)
+    return _allocate_regular(session=session, index=index, lease=lease, now=now, rng=rng)
+
+
+def _allocate_regular(*, session, index, lease, now, rng) -> Trial:
+    study = session.study
+    loads = item_loads(study, now)
+    seen = set(session.trials.filter(check_kind="").values_list("item_id", flat=True))
+    unseen = [pk for pk in loads if pk not in seen]
+    pool = unseen or list(loads)
+    lowest = min(loads[pk].load for pk in pool)
+    item_id = rng.choice(sorted(pk for pk in pool if loads[pk].load == lowest))
+
+    Item.objects.filter(pk=item_id).update(times_allocated=F("times_allocated") + 1)
+    item = Item.objects.get(pk=item_id)
+    systems = list(study.systems.order_by("id"))
+    order = latin_square_row(item_base_order(item, systems), (item.times_allocated - 1))
+    clips = {clip.system_id: clip for clip in Clip.objects.filter(item=item)}
+
+    trial = Trial.objects.create(session=session, index=index, item=item, lease_expires_at=lease)
+    TrialSlot.objects.bulk_create(
+        TrialSlot(trial=trial, position=pos, system=system, clip=clips[system.pk])
+        for pos, system in enumerate(order)
+    )
+    return trial
+
+
+def _allocate_check(*, session, index, kind, lease, rng) -> Trial:
+    study = session.study
+    n_slots = study.systems.count()
+    item = rng.choice(list(_items_with_check_material(study, kind).order_by("id")))
+    material = list(CheckClip.objects.filter(item=item, kind=kind).order_by("id"))
+    target = rng.choice([c for c in material if c.is_target])
+    foils = [c for c in material if not c.is_target]
+    rng.shuffle(foils)
+    expected = rng.randrange(n_slots)
+    criterion = Criterion.objects.get(study=study, key=CHECK_CRITERION_KEY[kind])
+
+    trial = Trial.objects.create(
+        session=session,
+        index=index,
+        item=item,
+        check_kind=kind,
+        check_criterion=criterion,
+        expected_slot=expected,
+        lease_expires_at=lease,
+    )
+    slots, foil_i = [], 0
+    for pos in range(n_slots):
+        if pos == expected:
+            clip = target
+        else:
+            clip, foil_i = foils[foil_i % len(foils)], foil_i + 1
+        slots.append(TrialSlot(trial=trial, position=pos, check_clip=clip))
+    TrialSlot.objects.bulk_create(slots)
+    return trial

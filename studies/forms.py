@@ -1,0 +1,95 @@
+"""Forms only clean and convert participant input; they decide nothing."""
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django import forms
+
+from studies.models import SLOT_LABELS, Participant, PlaybackEvent
+
+_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+MTURK_PREVIEW_ASSIGNMENT = "ASSIGNMENT_ID_NOT_AVAILABLE"
+# Where MTurk may send the worker's browser back to; anything else is refused (no open redirect).
+MTURK_SUBMIT_HOSTS = {"www.mturk.com", "workersandbox.mturk.com"}
+
+
+class InputError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """Who arrived, read from the recruiter's URL parameters."""
+
+    source: str | None  # None: no identity yet (show the code form)
+    external_id: str = ""
+    recruiter_data: dict | None = None
+    preview: bool = False  # MTurk preview: instructions only
+
+
+def _clean_id(name: str, value: str) -> str:
+    if not _ID.match(value):
+        raise InputError(
+            f"The link's {name} is not valid (expected 1-64 letters, digits, '_' or '-')."
+        )
+    return value
+
+
+def parse_arrival(params) -> Arrival:
+    """Prolific (PROLIFIC_PID...), MTurk ExternalQuestion (workerId...), or a local code."""
+    if "PROLIFIC_PID" in params:
+        data = {"PROLIFIC_PID": _clean_id("PROLIFIC_PID", params["PROLIFIC_PID"])}
+        for name in ("STUDY_ID", "SESSION_ID"):
+            if params.get(name):
+                data[name] = _clean_id(name, params[name])
+        return Arrival(Participant.Source.PROLIFIC, data["PROLIFIC_PID"], data)
+    if "assignmentId" in params:
+        assignment = params["assignmentId"]
+        if assignment == MTURK_PREVIEW_ASSIGNMENT:
+            return Arrival(Participant.Source.MTURK, preview=True)
+        missing = [n for n in ("workerId", "hitId", "turkSubmitTo") if not params.get(n)]
+        if missing:
+            raise InputError("The MTurk link is missing " + ", ".join(missing) + ".")
+        submit_to = params["turkSubmitTo"].rstrip("/")
+        parts = urlsplit(submit_to)
+        if parts.scheme != "https" or parts.hostname not in MTURK_SUBMIT_HOSTS or parts.path:
+            raise InputError("The MTurk link's turkSubmitTo is not an MTurk address.")
+        data = {
+            "assignmentId": _clean_id("assignmentId", assignment),
+            "workerId": _clean_id("workerId", params["workerId"]),
+            "hitId": _clean_id("hitId", params["hitId"]),
+            "turkSubmitTo": submit_to,
+        }
+        return Arrival(Participant.Source.MTURK, data["workerId"], data)
+    if "code" in params:
+        code = _clean_id("participant code", params["code"].strip())
+        return Arrival(Participant.Source.LOCAL, code, {})
+    return Arrival(None)
+
+
+class PlaybackEventForm(forms.Form):
+    slot = forms.ChoiceField(choices=[(label, label) for label in SLOT_LABELS])
+    kind = forms.ChoiceField(choices=PlaybackEvent.Kind.choices)
+
+    def cleaned_position(self) -> int:
+        return SLOT_LABELS.index(self.cleaned_data["slot"])
+
+
+def parse_choices(post, criterion_keys: list[str], n_slots: int) -> dict[str, int]:
+    """criterion key -> slot position from fields `<key>=<slot letter>`; errors name the field.
+
+    Missing answers are left out (the service names them); extra criterion-like fields are
+    reported by the service too, so only the fields that claim to be answers are read here.
+    """
+    valid = SLOT_LABELS[:n_slots]
+    choices: dict[str, int] = {}
+    for name, value in post.items():
+        if name in ("csrfmiddlewaretoken",):
+            continue
+        if name not in criterion_keys:
+            raise InputError(f"Unknown field {name!r} in the answer.")
+        if value not in valid:
+            raise InputError(f"The answer to {name!r} is not one of this trial's videos.")
+        choices[name] = valid.index(value)
+    return choices

@@ -1,0 +1,88 @@
+"""Serving stimulus files with HTTP Range support (Safari will not play video without it).
+
+Responses carry no file name and no caching hints that outlive the session.
+"""
+
+import mimetypes
+import os
+import re
+
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_CHUNK = 64 * 1024
+
+
+def _iter_range(path: str, start: int, length: int):
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        remaining = length
+        while remaining > 0:
+            chunk = handle.read(min(_CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """The inclusive byte range a single-range `Range` header asks for, or None if unsatisfiable.
+
+    Raises ValueError for a header that is not a single bytes range (the caller ignores it and
+    serves the whole file, as RFC 9110 allows).
+    """
+    match = _RANGE.match(header.strip())
+    if not match:
+        raise ValueError(header)
+    first, last = match.groups()
+    if first == "" and last == "":
+        raise ValueError(header)
+    if first == "":  # suffix range: the last N bytes
+        n = int(last)
+        if n == 0:
+            return None
+        return max(0, size - n), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or start > end:
+        return None
+    return start, end
+
+
+def serve_file(request, path: str) -> HttpResponse:
+    size = os.path.getsize(path)
+    content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    header = request.headers.get("Range")
+    byte_range = None
+    if header:
+        try:
+            byte_range = parse_range(header, size)
+        except ValueError:
+            header = None
+        else:
+            if byte_range is None:
+                response = HttpResponse(status=416)
+                response["Content-Range"] = f"bytes */{size}"
+                return _finish(response)
+    if byte_range is None:
+        response = FileResponse(open(path, "rb"), content_type=content_type)
+        response["Content-Length"] = str(size)
+    else:
+        start, end = byte_range
+        length = end - start + 1
+        response = StreamingHttpResponse(
+            _iter_range(path, start, length), status=206, content_type=content_type
+        )
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Content-Length"] = str(length)
+    return _finish(response)
+
+
+def _finish(response: HttpResponse) -> HttpResponse:
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    # FileResponse may add a Content-Disposition with the stored name; never send one.
+    if "Content-Disposition" in response:
+        del response["Content-Disposition"]
+    return response

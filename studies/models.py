@@ -1,0 +1,383 @@
+"""The study data model: what a study compares, who took part, and every answer they gave.
+
+Blinding rule for this module's users: system, clip and check fields live on the server only.
+What a participant's browser sees is a trial index, slot letters and opaque slot tokens.
+"""
+
+import secrets
+import uuid
+from pathlib import PurePosixPath
+
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+SLOT_LABELS = "ABCDEF"
+MIN_SYSTEMS, MAX_SYSTEMS = 2, 6
+
+DEFAULT_CRITERIA: tuple[tuple[str, str], ...] = (
+    ("correctness", "In which video does the music best fit what the musician is playing?"),
+    ("noise", "Which video's music has the least noise and distortion?"),
+    ("synchronization", "In which video is the music best in time with the musician's movements?"),
+    ("overall", "Overall, which video's music do you prefer?"),
+)
+
+key_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9_\-]{0,63}$",
+    "Use lowercase letters, digits, '_' and '-' (at most 64 characters).",
+)
+
+
+def new_token() -> str:
+    """An unguessable URL-safe token (128 bits)."""
+    return secrets.token_urlsafe(16)
+
+
+def new_completion_code() -> str:
+    return secrets.token_hex(4).upper()
+
+
+def _random_name(folder: str, filename: str) -> str:
+    """Stored names never carry the uploaded name (which often names the system)."""
+    suffix = PurePosixPath(filename).suffix.lower()[:8] or ".bin"
+    return f"{folder}/{uuid.uuid4().hex}{suffix}"
+
+
+def clip_upload_to(instance: "Clip", filename: str) -> str:
+    return _random_name("clips", filename)
+
+
+def check_clip_upload_to(instance: "CheckClip", filename: str) -> str:
+    return _random_name("clips", filename)
+
+
+def item_upload_to(instance: "Item", filename: str) -> str:
+    return _random_name("items", filename)
+
+
+class Study(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        LIVE = "live", "Live"
+        PAUSED = "paused", "Paused"
+        CLOSED = "closed", "Closed"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=64, unique=True)
+    instructions = models.TextField(
+        default="You will watch short videos of a musician. Each video is shown several times with "
+        "different music. Play every version to the end, then answer each question by choosing "
+        "the version that fits best. Please wear headphones."
+    )
+    consent_text = models.TextField(
+        default="This study is part of research on music generation. Taking part is voluntary; "
+        "you may stop at any time. We store your answers and playback events with an anonymous "
+        "identifier only."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    trials_per_session = models.PositiveIntegerField(
+        default=8, validators=[MinValueValidator(1), MaxValueValidator(200)]
+    )
+    check_trials_per_session = models.PositiveIntegerField(
+        default=2, validators=[MaxValueValidator(50)]
+    )
+    target_votes_per_item = models.PositiveIntegerField(
+        default=20,
+        help_text="Valid votes wanted per item and criterion.",
+        validators=[MinValueValidator(1)],
+    )
+    lease_minutes = models.PositiveIntegerField(
+        default=30,
+        help_text="An unanswered trial counts as in progress for this long, then frees its item.",
+        validators=[MinValueValidator(1)],
+    )
+    # Quality-control thresholds (applied by review and analysis).
+    qc_max_failed_checks = models.PositiveIntegerField(
+        default=1, help_text="Sessions failing more check trials than this are excluded."
+    )
+    qc_min_trial_seconds = models.FloatField(
+        default=0.0,
+        help_text="Answers given faster than this after the last clip ended are implausibly fast.",
+        validators=[MinValueValidator(0.0)],
+    )
+    qc_max_same_slot_share = models.FloatField(
+        default=1.0,
+        help_text="Sessions choosing one slot for more than this share of answers are flagged.",
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+    )
+    qc_require_played_all = models.BooleanField(default=True)
+    completion_code = models.CharField(
+        max_length=32,
+        default=new_completion_code,
+        help_text="The code Prolific expects on completion (the study's completion code there).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    launched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "studies"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Criterion(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="criteria")
+    key = models.CharField(max_length=64, validators=[key_validator])
+    question = models.CharField(max_length=300)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "key"], name="criterion_key_unique_in_study")
+        ]
+        verbose_name_plural = "criteria"
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class System(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="systems")
+    key = models.CharField(max_length=64, validators=[key_validator])
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "key"], name="system_key_unique_in_study")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Item(models.Model):
+    """One silent performance video; every system makes one soundtrack for it."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="items")
+    key = models.CharField(max_length=64, validators=[key_validator])
+    category = models.CharField(max_length=64, help_text="Instrument category, e.g. piano.")
+    duration_s = models.FloatField(validators=[MinValueValidator(0.1)])
+    video = models.FileField(upload_to=item_upload_to, blank=True, help_text="Silent video.")
+    reference_audio = models.FileField(upload_to=item_upload_to, blank=True)
+    reference_midi = models.FileField(upload_to=item_upload_to, blank=True)
+    # How many trials have shown this item; drives the Latin-square slot order.
+    times_allocated = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "key"], name="item_key_unique_in_study")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Clip(models.Model):
+    """The item's video with one system's soundtrack."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="clips")
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="clips")
+    media = models.FileField(upload_to=clip_upload_to)
+    duration_s = models.FloatField(validators=[MinValueValidator(0.1)])
+    loudness_lufs = models.FloatField(null=True, blank=True)
+    provenance = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["item_id", "system_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "system"], name="one_clip_per_item_system")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item.key} / {self.system.key}"
+
+
+class CheckKind(models.TextChoices):
+    NOISE = "noise", "Noise (one clean slot, the others noisy)"
+    SYNC = "sync", "Synchronization (one aligned slot, the others shifted)"
+
+
+# The criterion a check kind tests; its question is the one the check answer belongs to.
+CHECK_CRITERION_KEY = {CheckKind.NOISE: "noise", CheckKind.SYNC: "synchronization"}
+
+
+class CheckClip(models.Model):
+    """Check-trial material made from an item: the target is the right answer, foils are wrong."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="check_clips")
+    kind = models.CharField(max_length=10, choices=CheckKind.choices)
+    is_target = models.BooleanField(
+        help_text="The clean (noise check) or aligned (sync check) version."
+    )
+    media = models.FileField(upload_to=check_clip_upload_to)
+    duration_s = models.FloatField(validators=[MinValueValidator(0.1)])
+    provenance = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["item_id", "kind", "-is_target", "id"]
+
+    def __str__(self) -> str:
+        role = "target" if self.is_target else "foil"
+        return f"{self.item.key} {self.kind} {role}"
+
+
+class Participant(models.Model):
+    class Source(models.TextChoices):
+        LOCAL = "local", "Local link or code"
+        PROLIFIC = "prolific", "Prolific"
+        MTURK = "mturk", "MTurk"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="participants")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    external_id = models.CharField(max_length=128)
+    # Recruiter parameters seen on arrival (Prolific STUDY_ID/SESSION_ID, MTurk assignment...).
+    recruiter_data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "source", "external_id"], name="one_participant_per_identity"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_id}"
+
+
+class Session(models.Model):
+    class Status(models.TextChoices):
+        CONSENT = "consent", "Awaiting consent"
+        ACTIVE = "active", "In progress"
+        COMPLETED = "completed", "Completed"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="sessions")
+    participant = models.OneToOneField(Participant, on_delete=models.CASCADE, related_name="session")
+    token = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CONSENT)
+    # Fixed when the session starts: how many trials and at which indices the checks are.
+    n_trials = models.PositiveIntegerField()
+    check_indices = models.JSONField(default=list)
+    completion_code = models.CharField(max_length=32, default=new_completion_code)
+    excluded = models.BooleanField(
+        default=False, help_text="Votes of excluded sessions are not valid (quality control)."
+    )
+    user_agent = models.CharField(max_length=400, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"session {self.pk} ({self.participant})"
+
+
+class Trial(models.Model):
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="trials")
+    index = models.PositiveIntegerField()
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="trials")
+    check_kind = models.CharField(max_length=10, choices=CheckKind.choices, blank=True)
+    check_criterion = models.ForeignKey(
+        Criterion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    expected_slot = models.PositiveSmallIntegerField(null=True, blank=True)
+    allocated_at = models.DateTimeField(auto_now_add=True)
+    lease_expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session_id", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "index"], name="trial_index_unique"),
+            models.CheckConstraint(
+                condition=Q(check_kind="") | Q(expected_slot__isnull=False),
+                name="check_trial_has_expected_slot",
+            ),
+        ]
+
+    @property
+    def is_check(self) -> bool:
+        return bool(self.check_kind)
+
+    def __str__(self) -> str:
+        return f"trial {self.index} of session {self.session_id}"
+
+
+class TrialSlot(models.Model):
+    """What plays in one lettered slot; the token is the only thing the browser sees."""
+
+    trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="slots")
+    position = models.PositiveSmallIntegerField()
+    system = models.ForeignKey(
+        System, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    clip = models.ForeignKey(Clip, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    check_clip = models.ForeignKey(
+        CheckClip, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    token = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
+    played_to_end_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["trial_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["trial", "position"], name="slot_position_unique"),
+            models.CheckConstraint(
+                condition=Q(clip__isnull=False) | Q(check_clip__isnull=False),
+                name="slot_has_media",
+            ),
+        ]
+
+    @property
+    def label(self) -> str:
+        return SLOT_LABELS[self.position]
+
+    @property
+    def media_file(self):
+        return self.clip.media if self.clip_id else self.check_clip.media
+
+    @property
+    def duration_s(self) -> float:
+        return self.clip.duration_s if self.clip_id else self.check_clip.duration_s
+
+
+class Vote(models.Model):
+    trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="votes")
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="votes")
+    slot = models.ForeignKey(TrialSlot, on_delete=models.PROTECT, related_name="votes")
+    rt_ms = models.PositiveIntegerField(
+        help_text="Milliseconds from the last clip ending to the answer being submitted."
+    )
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["trial_id", "criterion_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["trial", "criterion"], name="one_vote_per_criterion")
+        ]
+
+
+class PlaybackEvent(models.Model):
+    class Kind(models.TextChoices):
+        PLAY = "play", "Started playing"
+        ENDED = "ended", "Played to the end"
+        PAUSE = "pause", "Paused"
+        ERROR = "error", "Playback error"
+
+    slot = models.ForeignKey(TrialSlot, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    at = models.DateTimeField()
+    # Whether the server accepted an `ended` as a real play-through (enough time since `play`).
+    accepted = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["at", "id"]

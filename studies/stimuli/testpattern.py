@@ -1,0 +1,82 @@
+"""Test-pattern stimuli made with ffmpeg, for the demo study until the four systems make clips.
+
+Every item is a moving test card with a white box that flashes on a beat (every 2 s, offset per
+item); every "system" is a different synthetic sound that beeps on the same beat. Check material
+comes from the item itself: a noise check (clean beeps vs the same beeps under loud noise) and a
+sync check (beeps on the flashes vs beeps shifted by one second, between the flashes).
+H.264 (yuv420p, faststart) + AAC in MP4 with container metadata stripped: plays in every browser.
+"""
+
+from pathlib import Path
+
+from studies.stimuli.ffmpeg import run_ffmpeg
+
+FPS = 25
+SAMPLE_RATE = 44100
+BEAT_PERIOD_S = 2.0
+FLASH_S = 0.2
+SYNC_SHIFT_S = 1.0
+
+# Sound per slot-producing "system": an aevalsrc expression of t (before gating by the beat).
+VOICES = (
+    "sin(2*PI*440*t)",
+    "0.6*sin(2*PI*330*t)+0.3*sin(2*PI*660*t)+0.1*sin(2*PI*990*t)",
+    "0.8*sin(2*PI*523.25*t)*sin(2*PI*3*t)",
+    "0.5*(2*gt(sin(2*PI*262*t),0)-1)",
+    "sin(2*PI*392*t+3*sin(2*PI*5*t))",
+    "0.7*sin(2*PI*196*t)+0.3*sin(2*PI*784*t)",
+)
+
+_VIDEO = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-profile:v", "main"]
+_AUDIO = ["-c:a", "aac", "-b:a", "128k", "-ar", str(SAMPLE_RATE), "-ac", "2"]
+_CONTAINER = [
+    "-movflags", "+faststart", "-map_metadata", "-1", "-map_chapters", "-1",
+    "-fflags", "+bitexact",
+]
+
+
+def _gate(offset_s: float) -> str:
+    """1 during a beep (every BEAT_PERIOD_S from offset_s), else 0."""
+    return f"lt(mod(t-{offset_s:.3f}+{4 * BEAT_PERIOD_S},{BEAT_PERIOD_S}),{FLASH_S})"
+
+
+def _video_filter(duration_s: float, offset_s: float, hue: int) -> str:
+    return (
+        f"testsrc2=size=640x360:rate={FPS}:duration={duration_s},hue=h={hue},"
+        f"drawbox=x=270:y=130:w=100:h=100:color=white@1:t=fill:"
+        f"enable='{_gate(offset_s)}'"
+    )
+
+
+def _audio_filter(duration_s: float, voice: str, beat_offset_s: float, noise: float) -> str:
+    expr = f"0.5*({voice})*{_gate(beat_offset_s)}"
+    if noise > 0:
+        expr += f"+{noise}*(2*random(0)-1)"
+    return f"aevalsrc='{expr}':s={SAMPLE_RATE}:d={duration_s}"
+
+
+def make_clip(
+    out: Path,
+    *,
+    duration_s: float,
+    item_offset_s: float,
+    hue: int,
+    voice: int,
+    audio_shift_s: float = 0.0,
+    noise: float = 0.0,
+) -> Path:
+    """One MP4: the item's test card with a voice beeping on (or shifted from) its flashes."""
+    args = [
+        "-f", "lavfi", "-i", _video_filter(duration_s, item_offset_s, hue),
+        "-f", "lavfi",
+        "-i", _audio_filter(duration_s, VOICES[voice % len(VOICES)],
+                            item_offset_s + audio_shift_s, noise),
+        "-t", f"{duration_s}", *_VIDEO, *_AUDIO, *_CONTAINER,
+    ]
+    return run_ffmpeg(args, out)
+
+
+def make_silent_video(out: Path, *, duration_s: float, item_offset_s: float, hue: int) -> Path:
+    args = ["-f", "lavfi", "-i", _video_filter(duration_s, item_offset_s, hue), "-t",
+            f"{duration_s}", "-an", *_VIDEO, *_CONTAINER]
+    return run_ffmpeg(args, out)

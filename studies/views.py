@@ -1,0 +1,245 @@
+"""Participant pages. Thin: parse input, call a service or selector, render.
+
+What these send to the browser names no system, clip or check answer: slots are letters, media
+come through per-session opaque tokens, trial numbers are the session's own indices.
+"""
+
+import secrets
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from studies import media, selectors, services
+from studies.errors import StudyError
+from studies.forms import InputError, PlaybackEventForm, parse_arrival, parse_choices
+from studies.models import SLOT_LABELS, Participant, Session, Study, TrialSlot
+
+PROLIFIC_COMPLETE_URL = "https://app.prolific.com/submissions/complete"
+
+
+def limit_body(view):
+    """Refuse participant request bodies larger than PARTICIPANT_MAX_BODY_BYTES (413)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _message(request, "Bad request: invalid Content-Length.", status=400)
+        if length > settings.PARTICIPANT_MAX_BODY_BYTES:
+            return _message(request, "Request too large.", status=413)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _message(request: HttpRequest, text: str, *, status: int = 200, back: str = "") -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"error": text}, status=status)
+    return render(request, "studies/message.html", {"text": text, "back": back}, status=status)
+
+
+def _study_or_404(slug: str) -> Study:
+    study = Study.objects.filter(slug=slug).exclude(status=Study.Status.DRAFT).first()
+    if study is None:
+        raise Http404("No such study.")
+    return study
+
+
+def _session_or_404(study: Study, token: str) -> Session:
+    session = selectors.session_by_token(study=study, token=token)
+    if session is None:
+        raise Http404("No such session.")
+    return session
+
+
+def _session_url(session: Session) -> str:
+    return reverse("studies:session", args=[session.study.slug, session.token])
+
+
+@require_http_methods(["GET", "POST"])
+@limit_body
+def arrive(request: HttpRequest, slug: str) -> HttpResponse:
+    """`/s/<slug>/`: identify the participant from the recruiter's URL parameters."""
+    study = _study_or_404(slug)
+    if request.method == "POST":  # "start" on the code page: a fresh local participant
+        code = secrets.token_hex(4).upper()
+        return redirect(f"{request.path}?{urlencode({'code': code})}")
+    try:
+        arrival = parse_arrival(request.GET)
+    except InputError as exc:
+        return _message(request, str(exc), status=400)
+    if arrival.preview:
+        return render(request, "studies/preview.html", {"study": study})
+    if arrival.source is None:
+        if study.status != Study.Status.LIVE:
+            return _message(request, selectors.study_closed_message(study=study), status=409)
+        return render(request, "studies/arrive.html", {"study": study})
+    try:
+        session = services.session_start(
+            study=study,
+            source=arrival.source,
+            external_id=arrival.external_id,
+            recruiter_data=arrival.recruiter_data,
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+    except StudyError as exc:
+        return _message(request, exc.message, status=exc.status)
+    return redirect(_session_url(session))
+
+
+@require_GET
+def session_page(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """The one page a session lives on: consent, the current trial, or completion."""
+    study = _study_or_404(slug)
+    session = _session_or_404(study, token)
+    if session.status == Session.Status.COMPLETED:
+        return _completion(request, session)
+    if session.status == Session.Status.CONSENT:
+        if study.status == Study.Status.CLOSED:
+            return _message(request, selectors.study_closed_message(study=study), status=409)
+        return render(request, "studies/consent.html", {"study": study, "session": session})
+    try:
+        trial = services.session_current_trial(session=session)
+    except StudyError as exc:
+        return _message(request, exc.message, status=exc.status)
+    if trial is None:
+        session.refresh_from_db()
+        return _completion(request, session)
+    slots = list(selectors.trial_slots(trial=trial))
+    base = _session_url(session)
+    context = {
+        "study": study,
+        "session": session,
+        "trial": trial,
+        "number": trial.index + 1,
+        "slots": [
+            {
+                "label": slot.label,
+                "position": slot.position,
+                "src": f"{base}m/{slot.token}",
+                "played": slot.played_to_end_at is not None,
+            }
+            for slot in slots
+        ],
+        "criteria": list(study.criteria.all()),
+        "event_url": f"{base}t/{trial.index}/event",
+        "answer_url": f"{base}t/{trial.index}/answer",
+    }
+    return render(request, "studies/trial.html", context)
+
+
+def _completion(request: HttpRequest, session: Session) -> HttpResponse:
+    participant = session.participant
+    context = {"study": session.study, "session": session, "code": session.completion_code}
+    if participant.source == Participant.Source.PROLIFIC:
+        context["code"] = session.study.completion_code
+        context["prolific_url"] = (
+            f"{PROLIFIC_COMPLETE_URL}?{urlencode({'cc': session.study.completion_code})}"
+        )
+    elif participant.source == Participant.Source.MTURK:
+        data = participant.recruiter_data
+        context["mturk_submit_url"] = f"{data['turkSubmitTo']}/mturk/externalSubmit"
+        context["assignment_id"] = data["assignmentId"]
+    return render(request, "studies/complete.html", context)
+
+
+@require_POST
+@limit_body
+def consent(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    study = _study_or_404(slug)
+    session = _session_or_404(study, token)
+    if request.POST.get("consent") != "yes":
+        return _message(
+            request, "Please tick the box to give your consent.", status=400,
+            back=_session_url(session),
+        )
+    services.session_consent(session=session)
+    return redirect(_session_url(session))
+
+
+@require_POST
+@limit_body
+def playback_event(request: HttpRequest, slug: str, token: str, index: int) -> HttpResponse:
+    study = _study_or_404(slug)
+    session = _session_or_404(study, token)
+    form = PlaybackEventForm(request.POST)
+    if not form.is_valid():
+        fields = ", ".join(sorted(form.errors))
+        return JsonResponse({"error": f"Invalid playback event ({fields})."}, status=400)
+    try:
+        state = services.playback_record(
+            session=session,
+            trial_index=index,
+            position=form.cleaned_position(),
+            kind=form.cleaned_data["kind"],
+        )
+    except StudyError as exc:
+        return JsonResponse({"error": exc.message}, status=exc.status)
+    return JsonResponse({"played": state.played, "unlocked": state.all_played})
+
+
+@require_POST
+@limit_body
+def answer(request: HttpRequest, slug: str, token: str, index: int) -> HttpResponse:
+    study = _study_or_404(slug)
+    session = _session_or_404(study, token)
+    back = _session_url(session)
+    keys = list(study.criteria.values_list("key", flat=True))
+    trial = session.trials.filter(index=index).first()
+    if trial is None:
+        return _message(request, "There is no such trial in this session.", status=404, back=back)
+    try:
+        choices = parse_choices(request.POST, keys, trial.slots.count())
+        result = services.trial_answer(session=session, trial_index=index, choices=choices)
+    except InputError as exc:
+        return _message(request, str(exc), status=400, back=back)
+    except StudyError as exc:
+        return _message(request, exc.message, status=exc.status, back=back)
+    if _wants_json(request):
+        stored = {key: SLOT_LABELS[pos] for key, pos in result.choices.items()}
+        return JsonResponse({"stored": stored, "repeated": not result.created, "next": back})
+    return redirect(back, permanent=False)
+
+
+@require_GET
+def participant_media(request: HttpRequest, slug: str, token: str, slot_token: str) -> HttpResponse:
+    """A slot's video, only for the session the slot belongs to."""
+    study = _study_or_404(slug)
+    session = _session_or_404(study, token)
+    slot = (
+        TrialSlot.objects.select_related("clip", "check_clip")
+        .filter(token=slot_token, trial__session=session)
+        .first()
+    )
+    if slot is None:
+        raise Http404("No such video.")
+    try:
+        path = slot.media_file.path
+    except (ValueError, NotImplementedError):
+        raise Http404("No such video.") from None
+    try:
+        return media.serve_file(request, path)
+    except FileNotFoundError:
+        raise Http404("No such video.") from None
+
+
+@staff_member_required
+@require_GET
+def staff_media(request: HttpRequest, path: str) -> HttpResponse:
+    """Stimuli for logged-in staff (admin previews); participants never use this URL."""
+    root = settings.MEDIA_ROOT
+    full = (root / path).resolve()
+    if root not in full.parents or not full.is_file():
+        raise Http404("No such file.")
+    return media.serve_file(request, str(full))

@@ -1,0 +1,122 @@
+"""Factories for studies with real media. Rows point at files made once per test run."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from studies import services
+from studies.models import CheckClip, CheckKind, Clip, Item, Study
+from studies.stimuli import testpattern
+
+N_ITEMS = 3
+MAX_VOICES = 6
+CLIP_S = 2.0
+CATEGORIES = ("piano", "violin", "cello")
+# Distinctive names so the blinding scan cannot miss them.
+SYSTEM_KEYS = ("sys_foley_zq", "sys_samplernn_zq", "sys_wavenet_zq", "sys_gan_zq",
+               "sys_extra5_zq", "sys_extra6_zq")
+
+
+@dataclass
+class MediaLibrary:
+    root: Path
+    clips: dict[tuple[int, int], str]  # (item, voice) -> name relative to root
+    checks: dict[tuple[int, str, bool], str]  # (item, kind, is_target) -> name
+
+
+def build_media_library(root: Path) -> MediaLibrary:
+    clips, checks = {}, {}
+    for i in range(N_ITEMS):
+        offset = 0.2 + 0.3 * i
+        for v in range(MAX_VOICES):
+            name = f"clips/lib-{i}-{v}.mp4"
+            testpattern.make_clip(root / name, duration_s=CLIP_S, item_offset_s=offset,
+                                  hue=40 * i, voice=v)
+            clips[(i, v)] = name
+        for kind, target, params in (
+            (CheckKind.NOISE, True, {}),
+            (CheckKind.NOISE, False, {"noise": 0.35}),
+            (CheckKind.SYNC, True, {}),
+            (CheckKind.SYNC, False, {"audio_shift_s": 1.0}),
+        ):
+            name = f"clips/lib-check-{i}-{kind}-{int(target)}.mp4"
+            testpattern.make_clip(root / name, duration_s=CLIP_S, item_offset_s=offset,
+                                  hue=40 * i, voice=5, **params)
+            checks[(i, kind, target)] = name
+    return MediaLibrary(root=root, clips=clips, checks=checks)
+
+
+def make_study(
+    *,
+    slug: str = "study",
+    n_systems: int = 4,
+    n_items: int = N_ITEMS,
+    trials_per_session: int = 3,
+    check_trials_per_session: int = 1,
+    with_checks: bool = True,
+    launch: bool = True,
+    **fields,
+) -> Study:
+    """A complete study whose clips are real files from the media library."""
+    systems = [(SYSTEM_KEYS[s], f"System {SYSTEM_KEYS[s].upper()} name") for s in range(n_systems)]
+    study = services.study_create(
+        title=f"Study {slug}",
+        slug=slug,
+        systems=systems,
+        trials_per_session=trials_per_session,
+        check_trials_per_session=check_trials_per_session if with_checks else 0,
+        **fields,
+    )
+    for i in range(n_items):
+        item = Item.objects.create(
+            study=study, key=f"item-{i}", category=CATEGORIES[i % len(CATEGORIES)],
+            duration_s=CLIP_S,
+        )
+        for v, system in enumerate(study.systems.order_by("id")):
+            Clip.objects.create(item=item, system=system, media=f"clips/lib-{i % N_ITEMS}-{v}.mp4",
+                                duration_s=CLIP_S)
+        if with_checks:
+            for kind in (CheckKind.NOISE, CheckKind.SYNC):
+                for target in (True, False):
+                    CheckClip.objects.create(
+                        item=item, kind=kind, is_target=target, duration_s=CLIP_S,
+                        media=f"clips/lib-check-{i % N_ITEMS}-{kind}-{int(target)}.mp4",
+                    )
+    if launch:
+        study = services.study_launch(study=study)
+    return study
+
+
+def play_all(session, trial, *, now):
+    """Record a full play-through of every slot of the trial, ending at `now`."""
+    from datetime import timedelta
+
+    for slot in trial.slots.order_by("position"):
+        services.playback_record(session=session, trial_index=trial.index,
+                                 position=slot.position, kind="play",
+                                 now=now - timedelta(seconds=CLIP_S + 0.1))
+        services.playback_record(session=session, trial_index=trial.index,
+                                 position=slot.position, kind="ended", now=now)
+
+
+def start_session(study, external_id: str = "p1", source: str = "local"):
+    session = services.session_start(study=study, source=source, external_id=external_id)
+    return services.session_consent(session=session)
+
+
+def complete_session(session, *, now, choose=lambda trial, criterion_key, n_slots: 0):
+    """Answer every trial of a session through the services; returns the answered trials."""
+    from datetime import timedelta
+
+    answered = []
+    while True:
+        trial = services.session_current_trial(session=session, now=now)
+        if trial is None:
+            return answered
+        play_all(session, trial, now=now)
+        now = now + timedelta(seconds=3)
+        n_slots = trial.slots.count()
+        keys = list(session.study.criteria.values_list("key", flat=True))
+        choices = {key: choose(trial, key, n_slots) for key in keys}
+        services.trial_answer(session=session, trial_index=trial.index, choices=choices, now=now)
+        answered.append(trial)
+        now = now + timedelta(seconds=1)
