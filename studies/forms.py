@@ -82,7 +82,7 @@ def parse_choices(post, criterion_keys: list[str], n_slots: int) -> dict[str, in
     Missing answers are left out (the service names them); extra criterion-like fields are
     reported by the service too, so only the fields that claim to be answers are read here.
     """
-    valid = SLOT_LABELS[:n_slots]
+    valid = list(SLOT_LABELS[:n_slots])
     choices: dict[str, int] = {}
     for name, value in post.items():
         if name in ("csrfmiddlewaretoken",):

@@ -170,6 +170,9 @@ def session_current_trial(*, session: Session, now: datetime | None = None) -> T
         if answered >= session.n_trials:
             _session_complete(session, now)
             return None
+        # Serialise allocation per study (a row lock on PostgreSQL; SQLite's IMMEDIATE
+        # transactions already serialise writers) so two arrivals never read the same loads.
+        Study.objects.select_for_update().filter(pk=session.study_id).first()
         trial = allocation.allocate_trial(session=session, index=answered, now=now)
     else:
         trial.lease_expires_at = now + timedelta(minutes=session.study.lease_minutes)

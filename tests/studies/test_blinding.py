@@ -1,0 +1,130 @@
+"""Walk whole sessions as a browser would and scan everything it receives for leaks."""
+
+import re
+
+import pytest
+from datetime import timedelta
+
+from django.test import Client
+from django.utils import timezone
+
+from studies.models import CheckClip, Clip, Session, System
+from tests.factories import make_study, play_all
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = re.compile(r"[A-Za-z0-9_\-]{22}")
+
+
+class RecordingClient:
+    """A test client that remembers every URL it was sent to and every body it received."""
+
+    def __init__(self):
+        self.client = Client()
+        self.urls: list[str] = []
+        self.bodies: list[bytes] = []
+
+    def _keep(self, url, response):
+        self.urls.append(url)
+        if response.has_header("Location"):
+            self.urls.append(response["Location"])
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        self.bodies.append(body)
+        self.bodies.append(str(response.headers).encode())
+        return response, body
+
+    def get(self, url, params=None, **extra):
+        response = self.client.get(url, params, **extra)
+        full = url + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
+        return self._keep(full, response)
+
+    def post(self, url, data, **extra):
+        return self._keep(url, self.client.post(url, data, **extra))
+
+
+def _walk_session(rc: RecordingClient, study, params) -> tuple[list[str], dict[int, str]]:
+    """Complete one session; return the trial pages (HTML) keyed by trial index."""
+    response, _ = rc.get(f"/s/{study.slug}/", params)
+    url = response["Location"]
+    rc.get(url)
+    rc.post(url + "consent", {"consent": "yes"})
+    pages = {}
+    session = Session.objects.get(participant__external_id=list(params.values())[0])
+    for _ in range(50):
+        response, body = rc.get(url)
+        trial = response.context.get("trial") if response.context else None
+        if trial is None:
+            break
+        pages[trial.index] = body.decode()
+        for slot in response.context["slots"]:
+            rc.get(slot["src"], HTTP_RANGE="bytes=0-")
+            rc.post(url + f"t/{trial.index}/event", {"slot": slot["label"], "kind": "play"})
+        # The clips "finish" a few seconds after the plays the browser just reported.
+        play_all(session, trial, now=timezone.now() + timedelta(seconds=5))
+        rc.post(url + f"t/{trial.index}/event", {"slot": "A", "kind": "ended"})
+        answers = {c.key: "B" for c in study.criteria.all()}
+        rc.post(url + f"t/{trial.index}/answer", answers)
+    return pages
+
+
+def _normalise(html: str) -> str:
+    html = TOKEN.sub("TOKEN", html)
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", html)
+    html = re.sub(r"Video \d+ of", "Video N of", html)
+    html = re.sub(r'/t/\d+/', "/t/N/", html)
+    return re.sub(r'<progress value="\d+"', "<progress", html)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"code": "LOCAL1"},
+        {"PROLIFIC_PID": "pid777", "STUDY_ID": "st", "SESSION_ID": "se"},
+        {"workerId": "W777", "assignmentId": "AS1", "hitId": "H1",
+         "turkSubmitTo": "https://www.mturk.com"},
+    ],
+)
+def test_nothing_a_browser_receives_names_a_system_a_clip_or_a_check_answer(params):
+    study = make_study(slug="blind", trials_per_session=3, check_trials_per_session=2)
+    rc = RecordingClient()
+    pages = _walk_session(rc, study, params)
+    session = Session.objects.get()
+    assert session.status == Session.Status.COMPLETED
+    assert len(pages) == 5
+
+    forbidden = set()
+    for system in System.objects.all():
+        forbidden |= {system.key, system.name}
+    for clip in list(Clip.objects.all()) + list(CheckClip.objects.all()):
+        name = clip.media.name
+        forbidden |= {name, name.rsplit("/", 1)[-1], name.rsplit("/", 1)[-1].rsplit(".", 1)[0]}
+    everything = b"\n".join(rc.bodies).decode("latin-1") + "\n".join(rc.urls)
+    for word in forbidden:
+        assert word not in everything, f"{word!r} reached the browser"
+    for word in ("expected", "target", "foil", "system", "clip", "is_check", "check_kind"):
+        for page in pages.values():
+            assert word not in page.lower(), f"{word!r} appears on a trial page"
+
+    # No URL carries a database id: only opaque tokens and the session's own trial index.
+    for url in rc.urls:
+        path = url.split("?")[0]
+        assert not re.search(r"/\d+(/|$)", re.sub(r"/t/\d+/", "/t/N/", path)), url
+
+    # A check trial is indistinguishable from a regular one once tokens are set aside.
+    checks = [i for i in pages if i in session.check_indices]
+    regular = [i for i in pages if i not in session.check_indices]
+    assert len(checks) == 2 and regular
+    reference = _normalise(pages[regular[0]])
+    for i in checks + regular:
+        assert _normalise(pages[i]) == reference
+
+
+def test_media_tokens_are_unique_per_session_even_for_the_same_clip():
+    study = make_study(slug="tok", n_items=1, trials_per_session=1, with_checks=False)
+    srcs = []
+    for code in ("A1", "B2"):
+        client = Client()
+        url = client.get(f"/s/{study.slug}/", {"code": code})["Location"]
+        client.post(url + "consent", {"consent": "yes"})
+        srcs.append({s["src"].rsplit("/", 1)[-1] for s in client.get(url).context["slots"]})
+    assert not srcs[0] & srcs[1]
