@@ -18,9 +18,7 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "insecure-local-development-key-do-not-use-in-production"
 
-ALLOWED_HOSTS = env_list(
-    "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
-)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -70,7 +68,9 @@ def _database_from_env() -> dict:
     try:
         config = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0))
     except Exception as exc:  # dj_database_url raises several types for a malformed URL
-        raise ImproperlyConfigured(f"DATABASE_URL={url!r} is not a usable database URL: {exc}")
+        raise ImproperlyConfigured(
+            f"DATABASE_URL={url!r} is not a usable database URL: {exc}"
+        ) from exc
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # IMMEDIATE transactions take the write lock up front, so concurrent answers queue
         # behind each other instead of failing with "database is locked" on lock upgrade.
@@ -121,7 +121,10 @@ if CSRF_COOKIE_SAMESITE not in {"Lax", "Strict", "None"}:
     raise ImproperlyConfigured("CSRF_COOKIE_SAMESITE must be Lax, Strict or None")
 if CSRF_COOKIE_SAMESITE == "None" and not CSRF_COOKIE_SECURE:
     raise ImproperlyConfigured("CSRF_COOKIE_SAMESITE=None needs CSRF_COOKIE_SECURE=1 (HTTPS)")
-X_FRAME_OPTIONS = env_str("X_FRAME_OPTIONS", "SAMEORIGIN")
+X_FRAME_OPTIONS = "SAMEORIGIN"
+# Origins allowed to show participant pages in an iframe (MTurk's ExternalQuestion does), e.g.
+# "https://www.mturk.com https://workersandbox.mturk.com". Empty: no framing by other sites.
+PARTICIPANT_FRAME_ANCESTORS = env_str("PARTICIPANT_FRAME_ANCESTORS", "")
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_HTTPS_PROXY", False) else None
 )

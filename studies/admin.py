@@ -1,4 +1,4 @@
-"""The researcher's UI: create studies, upload items and clips, launch, pause, close, watch progress."""
+"""The researcher's UI: studies, items and clips, launch, pause, close, and progress."""
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -83,8 +83,12 @@ class StudyAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            _n_items=Count("items", distinct=True), _n_sessions=Count("sessions", distinct=True)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _n_items=Count("items", distinct=True), _n_sessions=Count("sessions", distinct=True)
+            )
         )
 
     @admin.display(description="items", ordering="_n_items")
@@ -111,10 +115,7 @@ class StudyAdmin(admin.ModelAdmin):
         p = selectors.study_progress(study=obj)
         rows = [
             ("Sessions started / completed", f"{p.sessions_started} / {p.sessions_completed}"),
-            *(
-                (f"Valid votes: {key}", str(n))
-                for key, n in p.valid_votes_by_criterion.items()
-            ),
+            *((f"Valid votes: {key}", str(n)) for key, n in p.valid_votes_by_criterion.items()),
             (
                 "Valid votes per item (min / max, target)",
                 f"{p.min_votes_per_item} / {p.max_votes_per_item}, target {p.target}",
@@ -151,7 +152,9 @@ class StudyAdmin(admin.ModelAdmin):
                 request,
                 format_html(
                     '{} is live. Participant link: <a href="{}">{}</a>',
-                    study.title, participant_link(study), participant_link(study),
+                    study.title,
+                    participant_link(study),
+                    participant_link(study),
                 ),
                 messages.SUCCESS,
             )
@@ -213,9 +216,13 @@ class ItemAdmin(admin.ModelAdmin):
     inlines = [ClipInline, CheckClipInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            _n_clips=Count("clips", distinct=True),
-            _n_systems=Count("study__systems", distinct=True),
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _n_clips=Count("clips", distinct=True),
+                _n_systems=Count("study__systems", distinct=True),
+            )
         )
 
     @admin.display(description="clips", ordering="_n_clips")
@@ -252,16 +259,36 @@ class VoteInline(admin.TabularInline):
 
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
-    list_display = ["id", "study", "participant", "status", "answered", "n_trials", "excluded",
-                    "started_at", "completed_at"]
+    list_display = [
+        "id",
+        "study",
+        "participant",
+        "status",
+        "answered",
+        "n_trials",
+        "excluded",
+        "started_at",
+        "completed_at",
+    ]
     list_filter = ["study", "status", "excluded", "participant__source"]
     list_select_related = ["study", "participant"]
-    readonly_fields = ["study", "participant", "token", "n_trials", "check_indices",
-                       "completion_code", "user_agent", "consented_at", "completed_at"]
+    readonly_fields = [
+        "study",
+        "participant",
+        "token",
+        "n_trials",
+        "check_indices",
+        "completion_code",
+        "user_agent",
+        "consented_at",
+        "completed_at",
+    ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            _answered=Count("trials", filter=Q(trials__answered_at__isnull=False))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_answered=Count("trials", filter=Q(trials__answered_at__isnull=False)))
         )
 
     @admin.display(description="answered", ordering="_answered")
@@ -271,13 +298,20 @@ class SessionAdmin(admin.ModelAdmin):
 
 @admin.register(Trial)
 class TrialAdmin(admin.ModelAdmin):
-    list_display = ["id", "session", "index", "item", "check_kind", "expected_slot",
-                    "answered_at"]
+    list_display = ["id", "session", "index", "item", "check_kind", "expected_slot", "answered_at"]
     list_filter = ["session__study", "check_kind"]
     list_select_related = ["session", "item"]
     inlines = [TrialSlotInline, VoteInline]
-    readonly_fields = ["session", "index", "item", "check_kind", "check_criterion",
-                       "expected_slot", "lease_expires_at", "answered_at"]
+    readonly_fields = [
+        "session",
+        "index",
+        "item",
+        "check_kind",
+        "check_criterion",
+        "expected_slot",
+        "lease_expires_at",
+        "answered_at",
+    ]
 
 
 @admin.register(Participant)

@@ -62,10 +62,18 @@ def available_check_kinds(study) -> list[str]:
 
 
 def _items_with_check_material(study, kind: str):
-    return Item.objects.filter(study=study).annotate(
-        n_target=Count("check_clips", filter=Q(check_clips__kind=kind, check_clips__is_target=True)),
-        n_foil=Count("check_clips", filter=Q(check_clips__kind=kind, check_clips__is_target=False)),
-    ).filter(n_target__gte=1, n_foil__gte=1)
+    return (
+        Item.objects.filter(study=study)
+        .annotate(
+            n_target=Count(
+                "check_clips", filter=Q(check_clips__kind=kind, check_clips__is_target=True)
+            ),
+            n_foil=Count(
+                "check_clips", filter=Q(check_clips__kind=kind, check_clips__is_target=False)
+            ),
+        )
+        .filter(n_target__gte=1, n_foil__gte=1)
+    )
 
 
 def plan_checks(study, n_regular: int, rng: random.Random) -> list[int]:

@@ -74,8 +74,11 @@ def demo_study_build(
                 if Clip.objects.filter(item=item, system=system).exists():
                     continue
                 path = testpattern.make_clip(
-                    work / f"clip-{item.pk}-{s}.mp4", duration_s=duration_s, item_offset_s=offset,
-                    hue=hue, voice=s,
+                    work / f"clip-{item.pk}-{s}.mp4",
+                    duration_s=duration_s,
+                    item_offset_s=offset,
+                    hue=hue,
+                    voice=s,
                 )
                 _save_clip(item, system, path, {"maker": "testpattern", "voice": s})
             _make_checks(item, work, offset, hue)
@@ -87,8 +90,7 @@ def demo_study_build(
 
 
 def _save_clip(item: Item, system, path: Path, provenance: dict) -> None:
-    clip = Clip(item=item, system=system, duration_s=ffmpeg.duration_s(path),
-                provenance=provenance)
+    clip = Clip(item=item, system=system, duration_s=ffmpeg.duration_s(path), provenance=provenance)
     _attach(clip.media, path)
     with transaction.atomic():
         clip.save()
@@ -105,10 +107,19 @@ def _make_checks(item: Item, work: Path, offset: float, hue: int) -> None:
         if CheckClip.objects.filter(item=item, kind=kind, is_target=is_target).exists():
             continue
         path = testpattern.make_clip(
-            work / f"check-{item.pk}-{kind}-{int(is_target)}.mp4", duration_s=item.duration_s,
-            item_offset_s=offset, hue=hue, voice=len(testpattern.VOICES) - 1, **params,
+            work / f"check-{item.pk}-{kind}-{int(is_target)}.mp4",
+            duration_s=item.duration_s,
+            item_offset_s=offset,
+            hue=hue,
+            voice=len(testpattern.VOICES) - 1,
+            **params,
         )
-        check = CheckClip(item=item, kind=kind, is_target=is_target,
-                          duration_s=ffmpeg.duration_s(path), provenance=params)
+        check = CheckClip(
+            item=item,
+            kind=kind,
+            is_target=is_target,
+            duration_s=ffmpeg.duration_s(path),
+            provenance=params,
+        )
         _attach(check.media, path)
         check.save()

@@ -259,7 +259,9 @@ class Session(models.Model):
         COMPLETED = "completed", "Completed"
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="sessions")
-    participant = models.OneToOneField(Participant, on_delete=models.CASCADE, related_name="session")
+    participant = models.OneToOneField(
+        Participant, on_delete=models.CASCADE, related_name="session"
+    )
     token = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.CONSENT)
     # Fixed when the session starts: how many trials and at which indices the checks are.
@@ -304,12 +306,12 @@ class Trial(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"trial {self.index} of session {self.session_id}"
+
     @property
     def is_check(self) -> bool:
         return bool(self.check_kind)
-
-    def __str__(self) -> str:
-        return f"trial {self.index} of session {self.session_id}"
 
 
 class TrialSlot(models.Model):
@@ -320,7 +322,9 @@ class TrialSlot(models.Model):
     system = models.ForeignKey(
         System, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    clip = models.ForeignKey(Clip, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    clip = models.ForeignKey(
+        Clip, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     check_clip = models.ForeignKey(
         CheckClip, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -336,6 +340,9 @@ class TrialSlot(models.Model):
                 name="slot_has_media",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"slot {self.label} of trial {self.trial_id}"
 
     @property
     def label(self) -> str:
@@ -365,6 +372,9 @@ class Vote(models.Model):
             models.UniqueConstraint(fields=["trial", "criterion"], name="one_vote_per_criterion")
         ]
 
+    def __str__(self) -> str:
+        return f"vote on trial {self.trial_id} criterion {self.criterion_id}"
+
 
 class PlaybackEvent(models.Model):
     class Kind(models.TextChoices):
@@ -381,3 +391,6 @@ class PlaybackEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on slot {self.slot_id}"

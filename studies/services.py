@@ -40,8 +40,9 @@ def criteria_add_defaults(*, study: Study) -> list[Criterion]:
     created = []
     for order, (key, question) in enumerate(DEFAULT_CRITERIA):
         if key not in existing:
-            created.append(Criterion.objects.create(study=study, key=key, question=question,
-                                                    order=order))
+            created.append(
+                Criterion.objects.create(study=study, key=key, question=question, order=order)
+            )
     return created
 
 
@@ -122,7 +123,9 @@ def session_start(
     try:
         with transaction.atomic():
             participant = Participant.objects.create(
-                study=study, source=source, external_id=external_id,
+                study=study,
+                source=source,
+                external_id=external_id,
                 recruiter_data=recruiter_data or {},
             )
             session = Session.objects.create(
@@ -221,9 +224,11 @@ def playback_record(
     if kind not in PlaybackEvent.Kind.values:
         raise AnswerRejected(f"Unknown playback event {kind!r}.")
     trial = _trial_of(session, trial_index)
-    slot = TrialSlot.objects.select_related("clip", "check_clip").filter(
-        trial=trial, position=position
-    ).first()
+    slot = (
+        TrialSlot.objects.select_related("clip", "check_clip")
+        .filter(trial=trial, position=position)
+        .first()
+    )
     if slot is None:
         raise AnswerRejected("That slot is not part of this trial.")
     accepted = True
@@ -265,9 +270,9 @@ def trial_answer(
     _ensure_answerable(session)
     try:
         with transaction.atomic():
-            trial = Trial.objects.select_for_update().filter(
-                session=session, index=trial_index
-            ).first()
+            trial = (
+                Trial.objects.select_for_update().filter(session=session, index=trial_index).first()
+            )
             if trial is None:
                 raise NotFound("There is no such trial in this session.")
             if trial.answered_at is not None:
@@ -306,6 +311,7 @@ def _store_votes(session: Session, trial: Trial, choices: dict[str, int], now: d
 
 
 def _stored_answer(trial: Trial) -> AnswerResult:
-    choices = {v.criterion.key: v.slot.position for v in trial.votes.select_related("criterion",
-                                                                                     "slot")}
+    choices = {
+        v.criterion.key: v.slot.position for v in trial.votes.select_related("criterion", "slot")
+    }
     return AnswerResult(trial=trial, choices=choices, created=False)

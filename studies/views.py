@@ -39,6 +39,22 @@ def limit_body(view):
     return wrapper
 
 
+def frameable(view):
+    """Let the sites in PARTICIPANT_FRAME_ANCESTORS (MTurk) show this page in an iframe."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if settings.PARTICIPANT_FRAME_ANCESTORS:
+            response.xframe_options_exempt = True
+            response["Content-Security-Policy"] = (
+                f"frame-ancestors 'self' {settings.PARTICIPANT_FRAME_ANCESTORS}"
+            )
+        return response
+
+    return wrapper
+
+
 def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
@@ -67,6 +83,7 @@ def _session_url(session: Session) -> str:
     return reverse("studies:session", args=[session.study.slug, session.token])
 
 
+@frameable
 @require_http_methods(["GET", "POST"])
 @limit_body
 def arrive(request: HttpRequest, slug: str) -> HttpResponse:
@@ -98,6 +115,7 @@ def arrive(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect(_session_url(session))
 
 
+@frameable
 @require_GET
 def session_page(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """The one page a session lives on: consent, the current trial, or completion."""
@@ -154,6 +172,7 @@ def _completion(request: HttpRequest, session: Session) -> HttpResponse:
     return render(request, "studies/complete.html", context)
 
 
+@frameable
 @require_POST
 @limit_body
 def consent(request: HttpRequest, slug: str, token: str) -> HttpResponse:
@@ -161,7 +180,9 @@ def consent(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     session = _session_or_404(study, token)
     if request.POST.get("consent") != "yes":
         return _message(
-            request, "Please tick the box to give your consent.", status=400,
+            request,
+            "Please tick the box to give your consent.",
+            status=400,
             back=_session_url(session),
         )
     services.session_consent(session=session)
@@ -189,6 +210,7 @@ def playback_event(request: HttpRequest, slug: str, token: str, index: int) -> H
     return JsonResponse({"played": state.played, "unlocked": state.all_played})
 
 
+@frameable
 @require_POST
 @limit_body
 def answer(request: HttpRequest, slug: str, token: str, index: int) -> HttpResponse:

@@ -12,8 +12,14 @@ MAX_VOICES = 6
 CLIP_S = 2.0
 CATEGORIES = ("piano", "violin", "cello")
 # Distinctive names so the blinding scan cannot miss them.
-SYSTEM_KEYS = ("sys_foley_zq", "sys_samplernn_zq", "sys_wavenet_zq", "sys_gan_zq",
-               "sys_extra5_zq", "sys_extra6_zq")
+SYSTEM_KEYS = (
+    "sys_foley_zq",
+    "sys_samplernn_zq",
+    "sys_wavenet_zq",
+    "sys_gan_zq",
+    "sys_extra5_zq",
+    "sys_extra6_zq",
+)
 
 
 @dataclass
@@ -29,8 +35,9 @@ def build_media_library(root: Path) -> MediaLibrary:
         offset = 0.2 + 0.3 * i
         for v in range(MAX_VOICES):
             name = f"clips/lib-{i}-{v}.mp4"
-            testpattern.make_clip(root / name, duration_s=CLIP_S, item_offset_s=offset,
-                                  hue=40 * i, voice=v)
+            testpattern.make_clip(
+                root / name, duration_s=CLIP_S, item_offset_s=offset, hue=40 * i, voice=v
+            )
             clips[(i, v)] = name
         for kind, target, params in (
             (CheckKind.NOISE, True, {}),
@@ -39,8 +46,9 @@ def build_media_library(root: Path) -> MediaLibrary:
             (CheckKind.SYNC, False, {"audio_shift_s": 1.0}),
         ):
             name = f"clips/lib-check-{i}-{kind}-{int(target)}.mp4"
-            testpattern.make_clip(root / name, duration_s=CLIP_S, item_offset_s=offset,
-                                  hue=40 * i, voice=5, **params)
+            testpattern.make_clip(
+                root / name, duration_s=CLIP_S, item_offset_s=offset, hue=40 * i, voice=5, **params
+            )
             checks[(i, kind, target)] = name
     return MediaLibrary(root=root, clips=clips, checks=checks)
 
@@ -68,17 +76,26 @@ def make_study(
     )
     for i in range(n_items):
         item = Item.objects.create(
-            study=study, key=f"item-{i}", category=CATEGORIES[i % len(CATEGORIES)],
+            study=study,
+            key=f"item-{i}",
+            category=CATEGORIES[i % len(CATEGORIES)],
             duration_s=CLIP_S,
         )
         for v, system in enumerate(study.systems.order_by("id")):
-            Clip.objects.create(item=item, system=system, media=f"clips/lib-{i % N_ITEMS}-{v}.mp4",
-                                duration_s=CLIP_S)
+            Clip.objects.create(
+                item=item,
+                system=system,
+                media=f"clips/lib-{i % N_ITEMS}-{v}.mp4",
+                duration_s=CLIP_S,
+            )
         if with_checks:
             for kind in (CheckKind.NOISE, CheckKind.SYNC):
                 for target in (True, False):
                     CheckClip.objects.create(
-                        item=item, kind=kind, is_target=target, duration_s=CLIP_S,
+                        item=item,
+                        kind=kind,
+                        is_target=target,
+                        duration_s=CLIP_S,
                         media=f"clips/lib-check-{i % N_ITEMS}-{kind}-{int(target)}.mp4",
                     )
     if launch:
@@ -91,11 +108,16 @@ def play_all(session, trial, *, now):
     from datetime import timedelta
 
     for slot in trial.slots.order_by("position"):
-        services.playback_record(session=session, trial_index=trial.index,
-                                 position=slot.position, kind="play",
-                                 now=now - timedelta(seconds=CLIP_S + 0.1))
-        services.playback_record(session=session, trial_index=trial.index,
-                                 position=slot.position, kind="ended", now=now)
+        services.playback_record(
+            session=session,
+            trial_index=trial.index,
+            position=slot.position,
+            kind="play",
+            now=now - timedelta(seconds=CLIP_S + 0.1),
+        )
+        services.playback_record(
+            session=session, trial_index=trial.index, position=slot.position, kind="ended", now=now
+        )
 
 
 def start_session(study, external_id: str = "p1", source: str = "local"):

@@ -38,8 +38,16 @@ def run_ffmpeg(args: list[str], out: Path) -> Path:
 
 def probe(path: Path) -> dict:
     """ffprobe's format and streams for a file, as a dict."""
-    cmd = [_tool("ffprobe"), "-v", "error", "-print_format", "json", "-show_format",
-           "-show_streams", str(path)]
+    cmd = [
+        _tool("ffprobe"),
+        "-v",
+        "error",
+        "-print_format",
+        "json",
+        "-show_format",
+        "-show_streams",
+        str(path),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     if proc.returncode != 0:
         raise FFmpegError(f"ffprobe cannot read {path.name}: {proc.stderr.strip()}")

@@ -30,8 +30,14 @@ VOICES = (
 _VIDEO = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-profile:v", "main"]
 _AUDIO = ["-c:a", "aac", "-b:a", "128k", "-ar", str(SAMPLE_RATE), "-ac", "2"]
 _CONTAINER = [
-    "-movflags", "+faststart", "-map_metadata", "-1", "-map_chapters", "-1",
-    "-fflags", "+bitexact",
+    "-movflags",
+    "+faststart",
+    "-map_metadata",
+    "-1",
+    "-map_chapters",
+    "-1",
+    "-fflags",
+    "+bitexact",
 ]
 
 
@@ -67,16 +73,35 @@ def make_clip(
 ) -> Path:
     """One MP4: the item's test card with a voice beeping on (or shifted from) its flashes."""
     args = [
-        "-f", "lavfi", "-i", _video_filter(duration_s, item_offset_s, hue),
-        "-f", "lavfi",
-        "-i", _audio_filter(duration_s, VOICES[voice % len(VOICES)],
-                            item_offset_s + audio_shift_s, noise),
-        "-t", f"{duration_s}", *_VIDEO, *_AUDIO, *_CONTAINER,
+        "-f",
+        "lavfi",
+        "-i",
+        _video_filter(duration_s, item_offset_s, hue),
+        "-f",
+        "lavfi",
+        "-i",
+        _audio_filter(
+            duration_s, VOICES[voice % len(VOICES)], item_offset_s + audio_shift_s, noise
+        ),
+        "-t",
+        f"{duration_s}",
+        *_VIDEO,
+        *_AUDIO,
+        *_CONTAINER,
     ]
     return run_ffmpeg(args, out)
 
 
 def make_silent_video(out: Path, *, duration_s: float, item_offset_s: float, hue: int) -> Path:
-    args = ["-f", "lavfi", "-i", _video_filter(duration_s, item_offset_s, hue), "-t",
-            f"{duration_s}", "-an", *_VIDEO, *_CONTAINER]
+    args = [
+        "-f",
+        "lavfi",
+        "-i",
+        _video_filter(duration_s, item_offset_s, hue),
+        "-t",
+        f"{duration_s}",
+        "-an",
+        *_VIDEO,
+        *_CONTAINER,
+    ]
     return run_ffmpeg(args, out)

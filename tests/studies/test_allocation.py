@@ -22,8 +22,13 @@ def test_latin_square_rows_put_every_system_in_every_slot_once():
 
 @pytest.mark.parametrize("n_systems", [4, 3])
 def test_200_sessions_balance_every_system_over_slots_per_item(n_systems):
-    study = make_study(n_systems=n_systems, n_items=3, trials_per_session=2,
-                       check_trials_per_session=0, with_checks=False)
+    study = make_study(
+        n_systems=n_systems,
+        n_items=3,
+        trials_per_session=2,
+        check_trials_per_session=0,
+        with_checks=False,
+    )
     for n in range(200):
         session = start_session(study, external_id=f"p{n}")
         complete_session(session, now=NOW + timedelta(minutes=n))
@@ -58,10 +63,12 @@ def test_an_expired_lease_frees_its_item():
     sb = Session.objects.get(participant__external_id="b")
     play_all(sb, other, now=NOW + timedelta(minutes=1))
     keys = list(study.criteria.values_list("key", flat=True))
-    services.trial_answer(session=sb, trial_index=0, choices=dict.fromkeys(keys, 0),
-                          now=NOW + timedelta(minutes=1))
-    later = services.session_current_trial(session=start_session(study, "c"),
-                                           now=NOW + timedelta(minutes=11))
+    services.trial_answer(
+        session=sb, trial_index=0, choices=dict.fromkeys(keys, 0), now=NOW + timedelta(minutes=1)
+    )
+    later = services.session_current_trial(
+        session=start_session(study, "c"), now=NOW + timedelta(minutes=11)
+    )
     assert later.item_id == held.item_id
 
 

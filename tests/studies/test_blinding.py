@@ -1,10 +1,9 @@
 """Walk whole sessions as a browser would and scan everything it receives for leaks."""
 
 import re
-
-import pytest
 from datetime import timedelta
 
+import pytest
 from django.test import Client
 from django.utils import timezone
 
@@ -71,7 +70,7 @@ def _normalise(html: str) -> str:
     html = TOKEN.sub("TOKEN", html)
     html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", html)
     html = re.sub(r"Video \d+ of", "Video N of", html)
-    html = re.sub(r'/t/\d+/', "/t/N/", html)
+    html = re.sub(r"/t/\d+/", "/t/N/", html)
     return re.sub(r'<progress value="\d+"', "<progress", html)
 
 
@@ -80,8 +79,12 @@ def _normalise(html: str) -> str:
     [
         {"code": "LOCAL1"},
         {"PROLIFIC_PID": "pid777", "STUDY_ID": "st", "SESSION_ID": "se"},
-        {"workerId": "W777", "assignmentId": "AS1", "hitId": "H1",
-         "turkSubmitTo": "https://www.mturk.com"},
+        {
+            "workerId": "W777",
+            "assignmentId": "AS1",
+            "hitId": "H1",
+            "turkSubmitTo": "https://www.mturk.com",
+        },
     ],
 )
 def test_nothing_a_browser_receives_names_a_system_a_clip_or_a_check_answer(params):

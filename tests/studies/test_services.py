@@ -110,12 +110,18 @@ def test_an_ended_event_counts_only_after_a_real_play_through():
     trial = services.session_current_trial(session=session, now=NOW)
     record = services.playback_record
     record(session=session, trial_index=0, position=0, kind="play", now=NOW)
-    state = record(session=session, trial_index=0, position=0, kind="ended",
-                   now=NOW + timedelta(seconds=0.5))
+    state = record(
+        session=session, trial_index=0, position=0, kind="ended", now=NOW + timedelta(seconds=0.5)
+    )
     assert state.played[0] is False
     assert PlaybackEvent.objects.get(kind="ended").accepted is False
-    state = record(session=session, trial_index=0, position=0, kind="ended",
-                   now=NOW + timedelta(seconds=CLIP_S))
+    state = record(
+        session=session,
+        trial_index=0,
+        position=0,
+        kind="ended",
+        now=NOW + timedelta(seconds=CLIP_S),
+    )
     assert state.played == [True, False, False, False]
     assert trial.slots.get(position=0).played_to_end_at is not None
     with pytest.raises(AnswerRejected, match="slot"):
@@ -130,8 +136,9 @@ def test_answers_are_refused_until_every_clip_has_played_and_nothing_is_stored()
     services.session_current_trial(session=session, now=NOW)
     keys = [c.key for c in study.criteria.all()]
     with pytest.raises(AnswerRejected, match="play every video"):
-        services.trial_answer(session=session, trial_index=0, choices=dict.fromkeys(keys, 0),
-                              now=NOW)
+        services.trial_answer(
+            session=session, trial_index=0, choices=dict.fromkeys(keys, 0), now=NOW
+        )
     assert Vote.objects.count() == 0
 
 
@@ -158,10 +165,12 @@ def test_repeating_a_submit_returns_the_stored_answer_without_duplicates():
     trial = services.session_current_trial(session=session, now=NOW)
     play_all(session, trial, now=NOW)
     keys = [c.key for c in study.criteria.all()]
-    first = services.trial_answer(session=session, trial_index=0,
-                                  choices=dict.fromkeys(keys, 1), now=NOW)
-    again = services.trial_answer(session=session, trial_index=0,
-                                  choices=dict.fromkeys(keys, 2), now=NOW)
+    first = services.trial_answer(
+        session=session, trial_index=0, choices=dict.fromkeys(keys, 1), now=NOW
+    )
+    again = services.trial_answer(
+        session=session, trial_index=0, choices=dict.fromkeys(keys, 2), now=NOW
+    )
     assert first.created and not again.created
     assert again.choices == dict.fromkeys(keys, 1)
     assert Vote.objects.count() == len(keys)
@@ -185,8 +194,12 @@ def test_rt_is_measured_from_the_last_clip_ending():
     trial = services.session_current_trial(session=session, now=NOW)
     play_all(session, trial, now=NOW)
     keys = [c.key for c in study.criteria.all()]
-    services.trial_answer(session=session, trial_index=0, choices=dict.fromkeys(keys, 0),
-                          now=NOW + timedelta(seconds=4.25))
+    services.trial_answer(
+        session=session,
+        trial_index=0,
+        choices=dict.fromkeys(keys, 0),
+        now=NOW + timedelta(seconds=4.25),
+    )
     assert set(Vote.objects.values_list("rt_ms", flat=True)) == {4250}
 
 
@@ -199,6 +212,7 @@ def test_a_closed_study_takes_no_more_answers():
     session.refresh_from_db()
     keys = [c.key for c in study.criteria.all()]
     with pytest.raises(StudyNotOpen, match="closed"):
-        services.trial_answer(session=session, trial_index=0, choices=dict.fromkeys(keys, 0),
-                              now=NOW)
+        services.trial_answer(
+            session=session, trial_index=0, choices=dict.fromkeys(keys, 0), now=NOW
+        )
     assert Vote.objects.count() == 0

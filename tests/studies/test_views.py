@@ -66,13 +66,18 @@ def test_prolific_arrival_records_its_ids_and_resumes_the_same_session(client, s
 
 
 def test_mturk_arrival_and_preview(client, study):
-    preview = client.get(f"/s/{study.slug}/", {"assignmentId": "ASSIGNMENT_ID_NOT_AVAILABLE",
-                                               "hitId": "H1"})
+    preview = client.get(
+        f"/s/{study.slug}/", {"assignmentId": "ASSIGNMENT_ID_NOT_AVAILABLE", "hitId": "H1"}
+    )
     assert preview.status_code == 200
     assert b"preview" in preview.content and b"<video" not in preview.content
     assert not Participant.objects.exists()
-    params = {"assignmentId": "A1", "workerId": "W1", "hitId": "H1",
-              "turkSubmitTo": "https://workersandbox.mturk.com"}
+    params = {
+        "assignmentId": "A1",
+        "workerId": "W1",
+        "hitId": "H1",
+        "turkSubmitTo": "https://workersandbox.mturk.com",
+    }
     assert client.get(f"/s/{study.slug}/", params).status_code == 302
     assert Participant.objects.get().source == "mturk"
 
@@ -83,10 +88,24 @@ def test_mturk_arrival_and_preview(client, study):
         ({"PROLIFIC_PID": "bad id!"}, b"PROLIFIC_PID is not valid"),
         ({"PROLIFIC_PID": "x" * 65}, b"PROLIFIC_PID is not valid"),
         ({"assignmentId": "A1", "workerId": "W1"}, b"missing hitId, turkSubmitTo"),
-        ({"assignmentId": "A1", "workerId": "W1", "hitId": "H",
-          "turkSubmitTo": "https://evil.example.com"}, b"not an MTurk address"),
-        ({"assignmentId": "A1", "workerId": "W1", "hitId": "H",
-          "turkSubmitTo": "http://www.mturk.com"}, b"not an MTurk address"),
+        (
+            {
+                "assignmentId": "A1",
+                "workerId": "W1",
+                "hitId": "H",
+                "turkSubmitTo": "https://evil.example.com",
+            },
+            b"not an MTurk address",
+        ),
+        (
+            {
+                "assignmentId": "A1",
+                "workerId": "W1",
+                "hitId": "H",
+                "turkSubmitTo": "http://www.mturk.com",
+            },
+            b"not an MTurk address",
+        ),
         ({"code": "<script>"}, b"participant code is not valid"),
         ({"code": ""}, b"participant code is not valid"),
     ],
@@ -187,8 +206,9 @@ def test_events_for_trials_not_yet_given_are_404(client, study):
     url = _start(client, study)
     client.get(url)
     assert client.post(url + "t/1/event", {"slot": "A", "kind": "play"}).status_code == 404
-    assert client.post(url + "t/99999999999/event", {"slot": "A", "kind": "play"}).status_code \
-        == 404
+    assert (
+        client.post(url + "t/99999999999/event", {"slot": "A", "kind": "play"}).status_code == 404
+    )
 
 
 # --- answers ---------------------------------------------------------------------------------
@@ -236,8 +256,7 @@ def test_bad_answers_get_a_clear_400_and_change_nothing(client, study, mutate, m
 def test_a_replayed_answer_returns_the_stored_one(client, study):
     url, session, trial = _trial_ready(client, study)
     client.post(url + "t/0/answer", _answers(study, "B"))
-    replay = client.post(url + "t/0/answer", _answers(study, "D"),
-                         HTTP_ACCEPT="application/json")
+    replay = client.post(url + "t/0/answer", _answers(study, "D"), HTTP_ACCEPT="application/json")
     assert replay.status_code == 200
     assert replay.json()["repeated"] is True
     assert set(replay.json()["stored"].values()) == {"B"}
@@ -276,8 +295,9 @@ def test_a_completed_session_shows_its_code(client, study):
 def test_prolific_completion_redirects_with_the_study_code(client, study):
     study.trials_per_session = 1
     study.save()
-    response = client.get(f"/s/{study.slug}/", {"PROLIFIC_PID": "pid1", "STUDY_ID": "s",
-                                                "SESSION_ID": "x"})
+    response = client.get(
+        f"/s/{study.slug}/", {"PROLIFIC_PID": "pid1", "STUDY_ID": "s", "SESSION_ID": "x"}
+    )
     url = response["Location"]
     client.post(url + "consent", {"consent": "yes"})
     client.get(url)
@@ -292,8 +312,12 @@ def test_prolific_completion_redirects_with_the_study_code(client, study):
 def test_mturk_completion_posts_back_to_turk_submit_to(client, study):
     study.trials_per_session = 1
     study.save()
-    params = {"assignmentId": "ASG1", "workerId": "W1", "hitId": "H1",
-              "turkSubmitTo": "https://www.mturk.com"}
+    params = {
+        "assignmentId": "ASG1",
+        "workerId": "W1",
+        "hitId": "H1",
+        "turkSubmitTo": "https://www.mturk.com",
+    }
     url = client.get(f"/s/{study.slug}/", params)["Location"]
     client.post(url + "consent", {"consent": "yes"})
     client.get(url)
@@ -336,3 +360,51 @@ def test_staff_media_needs_a_staff_login(client, admin_client, study):
     assert client.get(f"/staff/media/{name}").status_code == 302
     assert admin_client.get(f"/staff/media/{name}").status_code == 200
     assert admin_client.get("/staff/media/../../etc/passwd").status_code == 404
+
+
+def test_participant_pages_refuse_framing_unless_mturk_is_allowed(client, study, settings):
+    page = client.get(f"/s/{study.slug}/")
+    assert page["X-Frame-Options"] == "SAMEORIGIN"
+    settings.PARTICIPANT_FRAME_ANCESTORS = "https://www.mturk.com"
+    page = client.get(f"/s/{study.slug}/")
+    assert "X-Frame-Options" not in page
+    assert page["Content-Security-Policy"] == "frame-ancestors 'self' https://www.mturk.com"
+
+
+def test_no_junk_request_ends_in_a_server_error(client, study):
+    url, session, trial = _trial_ready(client, study)
+    slot = trial.slots.first().token
+    junk = [
+        ("put", url, {}),
+        ("delete", url + "t/0/answer", {}),
+        ("post", url + "t/0/answer", {"overall": ["A", "B"]}),
+        ("post", url + "t/0/answer", {"overall": "\x00"}),
+        ("post", url + "t/0/event", {"slot": "A" * 5000, "kind": "play"}),
+        ("post", url + "t/-1/event", {"slot": "A", "kind": "play"}),
+        ("post", url + "t/abc/answer", {}),
+        ("get", url + "m/" + slot + "x", {}),
+        ("get", url + "m/" + "%00", {}),
+        ("get", url.replace("/p/", "/p/..%2f"), {}),
+        ("get", f"/s/{study.slug}/", {"code": "é" * 3}),
+        (
+            "get",
+            f"/s/{study.slug}/",
+            {
+                "assignmentId": "A",
+                "workerId": "W",
+                "hitId": "H",
+                "turkSubmitTo": "javascript:alert(1)",
+            },
+        ),
+        ("get", f"/s/{study.slug}/", {"turkSubmitTo": "x"}),
+        ("post", f"/s/{study.slug}/", {"code": "x"}),
+        ("get", f"/s/{'x' * 300}/", {}),
+    ]
+    for method, path, data in junk:
+        response = getattr(client, method)(path, data)
+        assert 200 <= response.status_code < 500, (method, path, response.status_code)
+    bad_json = client.post(url + "t/0/answer", data=b"{not json", content_type="application/json")
+    assert 400 <= bad_json.status_code < 500
+    bad_length = client.post(url + "t/0/event", {"slot": "A"}, CONTENT_LENGTH="lots")
+    assert bad_length.status_code == 400
+    assert not Vote.objects.exists()

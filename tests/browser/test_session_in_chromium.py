@@ -1,0 +1,93 @@
+"""A real Chromium, driven by Playwright, completes a whole session: plays every clip, answers."""
+
+import os
+import shutil
+
+import pytest
+
+from studies.models import PlaybackEvent, Session, Vote
+from tests.factories import make_study
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"no Chromium at {CHROMIUM}"),
+]
+
+
+@pytest.fixture
+def page():
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # around it are synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        context = browser.new_context()
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        yield page
+        context.close()
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def test_a_participant_completes_a_session_in_chromium(live_server, page):
+    study = make_study(slug="browser", n_items=2, trials_per_session=2, check_trials_per_session=1)
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    page.goto(f"{live_server.url}/s/{study.slug}/")
+    page.get_by_role("button", name="Start as a new participant").click()
+    page.get_by_label("I have read the above and agree to take part.").check()
+    page.get_by_role("button", name="Begin").click()
+
+    for number in range(1, 4):
+        page.get_by_role("heading", name=f"Video {number} of 3").wait_for()
+        submit = page.locator("#submit")
+        assert submit.is_disabled()
+        assert page.locator("fieldset.criterion input").first.is_disabled()
+        labels = page.locator("section.slot").evaluate_all("els => els.map(e => e.dataset.slot)")
+        assert labels == ["A", "B", "C", "D"]
+        for i, label in enumerate(labels):
+            if i == 0:
+                page.get_by_role("button", name=f"Play {label}").click()
+            else:
+                page.keyboard.press(str(i + 1))  # the keyboard shortcut plays slot i+1
+            section = page.locator(f"section.slot[data-slot='{label}']")
+            section.locator(".status:text-is('played')").wait_for()
+            # One plays at a time: every other video is paused.
+            playing = page.locator("video").evaluate_all("vs => vs.filter(v => !v.paused).length")
+            assert playing == 0
+        assert not page.locator("fieldset.criterion input").first.is_disabled()
+        for fieldset in page.locator("fieldset.criterion").all():
+            fieldset.get_by_label("C").check()
+        assert submit.is_enabled()
+        submit.click()
+
+    page.get_by_role("heading", name="Thank you!").wait_for()
+    code = page.locator("#completion-code").inner_text()
+
+    session = Session.objects.get()
+    assert session.status == Session.Status.COMPLETED and session.completion_code == code
+    assert Vote.objects.filter(trial__session=session).count() == 3 * 4
+    assert {v.slot.position for v in Vote.objects.all()} == {2}
+    accepted_ends = PlaybackEvent.objects.filter(kind="ended", accepted=True).count()
+    assert accepted_ends == 3 * 4
+    assert not errors, errors

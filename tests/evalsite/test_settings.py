@@ -1,0 +1,82 @@
+"""Settings come from the environment and fail loudly on bad values (checked in a fresh process)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBE = (
+    "import json, django; from django.conf import settings; django.setup(); "
+    "db = settings.DATABASES['default']; "
+    "print(json.dumps({'debug': settings.DEBUG, 'engine': db['ENGINE'], 'name': str(db['NAME']), "
+    "'hosts': settings.ALLOWED_HOSTS, 'media': str(settings.MEDIA_ROOT)}))"
+)
+
+
+def _settings(tmp_path, **env):
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "MEDIA_ROOT", "DATA_DIR"}
+    }
+    clean.update({"DJANGO_SETTINGS_MODULE": "evalsite.settings", "DATA_DIR": str(tmp_path)})
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_local_defaults_are_debug_and_sqlite_under_the_data_folder(tmp_path):
+    out = _settings(tmp_path)
+    assert out.returncode == 0, out.stderr
+    values = json.loads(out.stdout)
+    assert values["debug"] is True
+    assert values["engine"] == "django.db.backends.sqlite3"
+    assert values["name"] == str(tmp_path / "db.sqlite3")
+    assert values["media"] == str(tmp_path / "media")
+    assert "localhost" in values["hosts"]
+
+
+def test_a_postgres_url_selects_postgresql(tmp_path):
+    out = _settings(tmp_path, DATABASE_URL="postgres://u:p@db.example:5432/evals")
+    assert out.returncode == 0, out.stderr
+    values = json.loads(out.stdout)
+    assert values["engine"] == "django.db.backends.postgresql" and values["name"] == "evals"
+
+
+def test_an_empty_value_means_the_default(tmp_path):
+    out = _settings(tmp_path, DATABASE_URL="", MEDIA_ROOT="", DEBUG="")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["debug"] is True
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"DEBUG": "0"}, "SECRET_KEY must be set when DEBUG is off"),
+        ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
+        ({"DATABASE_URL": "nosuchdb://x"}, "is not a usable database URL"),
+        ({"PARTICIPANT_MAX_BODY_BYTES": "ten"}, "is not an integer"),
+        ({"CSRF_COOKIE_SAMESITE": "None"}, "needs CSRF_COOKIE_SECURE=1"),
+    ],
+)
+def test_bad_values_stop_start_up_with_a_message_naming_them(tmp_path, env, message):
+    out = _settings(tmp_path, **env)
+    assert out.returncode != 0
+    assert message in out.stderr
+
+
+def test_debug_off_with_a_secret_key_and_hosts_starts(tmp_path):
+    out = _settings(tmp_path, DEBUG="0", SECRET_KEY="x" * 50, ALLOWED_HOSTS="eval.example.org")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["hosts"] == ["eval.example.org"]

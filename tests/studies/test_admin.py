@@ -1,0 +1,133 @@
+import pytest
+from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from studies.models import Clip, Item, Study
+from tests.factories import make_study
+
+pytestmark = pytest.mark.django_db
+
+
+def _inline(prefix, rows=()):
+    data = {
+        f"{prefix}-TOTAL_FORMS": str(len(rows)),
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+    for i, row in enumerate(rows):
+        data.update({f"{prefix}-{i}-{k}": v for k, v in row.items()})
+    return data
+
+
+def _messages(response):
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def test_the_admin_needs_a_staff_login(client):
+    response = client.get("/admin/studies/study/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_creating_a_study_in_the_admin_adds_the_default_criteria(admin_client):
+    data = {
+        "title": "Pilot",
+        "slug": "pilot",
+        "instructions": "Listen.",
+        "consent_text": "OK?",
+        "trials_per_session": "6",
+        "check_trials_per_session": "0",
+        "target_votes_per_item": "20",
+        "lease_minutes": "30",
+        "completion_code": "C0DE",
+        "qc_max_failed_checks": "1",
+        "qc_min_trial_seconds": "0",
+        "qc_max_same_slot_share": "1",
+        "qc_require_played_all": "on",
+        **_inline("criteria"),
+        **_inline(
+            "systems",
+            [{"key": "foley_music", "name": "Foley Music"}, {"key": "wavenet", "name": "WaveNet"}],
+        ),
+    }
+    response = admin_client.post("/admin/studies/study/add/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    study = Study.objects.get(slug="pilot")
+    assert list(study.criteria.values_list("key", flat=True)) == [
+        "correctness",
+        "noise",
+        "synchronization",
+        "overall",
+    ]
+    assert list(study.systems.values_list("key", flat=True)) == ["foley_music", "wavenet"]
+
+
+def test_launch_action_reports_every_problem_and_keeps_the_study_draft(admin_client):
+    study = make_study(slug="incomplete", launch=False, with_checks=False)
+    Clip.objects.filter(item__key="item-1").delete()
+    response = admin_client.post(
+        "/admin/studies/study/", {"action": "launch", "_selected_action": [study.pk]}, follow=True
+    )
+    text = "\n".join(_messages(response))
+    assert "not launched, 4 problem(s)" in text
+    assert text.count("'item-1' has no clip for system") == 4
+    study.refresh_from_db()
+    assert study.status == Study.Status.DRAFT
+
+
+def test_launch_pause_close_actions(admin_client):
+    study = make_study(slug="ready", launch=False)
+    response = admin_client.post(
+        "/admin/studies/study/", {"action": "launch", "_selected_action": [study.pk]}, follow=True
+    )
+    assert any("is live. Participant link" in m and "/s/ready/" in m for m in _messages(response))
+    study.refresh_from_db()
+    assert study.status == Study.Status.LIVE
+    admin_client.post("/admin/studies/study/", {"action": "pause", "_selected_action": [study.pk]})
+    study.refresh_from_db()
+    assert study.status == Study.Status.PAUSED
+    admin_client.post("/admin/studies/study/", {"action": "close", "_selected_action": [study.pk]})
+    study.refresh_from_db()
+    assert study.status == Study.Status.CLOSED
+
+
+def test_study_page_shows_link_and_progress(admin_client):
+    study = make_study(slug="prog")
+    page = admin_client.get(f"/admin/studies/study/{study.pk}/change/").content.decode()
+    assert "/s/prog/" in page
+    assert "Sessions started / completed" in page and "Valid votes: overall" in page
+    listing = admin_client.get("/admin/studies/study/").content.decode()
+    assert "prog" in listing
+
+
+def test_uploading_a_clip_stores_it_under_a_random_name(admin_client, media_library):
+    study = make_study(slug="up", launch=False, with_checks=False, n_items=1)
+    item = Item.objects.get(study=study)
+    system = study.systems.first()
+    Clip.objects.filter(item=item, system=system).delete()
+    video = (media_library.root / media_library.clips[(0, 0)]).read_bytes()
+    data = {
+        "study": study.pk,
+        "key": item.key,
+        "category": item.category,
+        "duration_s": "2.0",
+        **_inline(
+            "clips",
+            [
+                {
+                    "system": str(system.pk),
+                    "duration_s": "2.0",
+                    "media": SimpleUploadedFile(
+                        "foley_music_piano.mp4", video, content_type="video/mp4"
+                    ),
+                }
+            ],
+        ),
+        **_inline("check_clips"),
+    }
+    data["clips-INITIAL_FORMS"] = "0"
+    response = admin_client.post(f"/admin/studies/item/{item.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    clip = Clip.objects.get(item=item, system=system)
+    assert "foley" not in clip.media.name and clip.media.name.endswith(".mp4")
+    assert clip.media.read() == video
