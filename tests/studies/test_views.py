@@ -292,39 +292,34 @@ def test_a_completed_session_shows_its_code(client, study):
     assert session.completion_code.encode() in page.content
 
 
-def test_prolific_completion_redirects_with_the_study_code(client, study):
+def _one_trial_session_page(client, study, params) -> str:
+    """Arrive with `params`, do a one-trial session, return the completion page."""
     study.trials_per_session = 1
     study.save()
-    response = client.get(
-        f"/s/{study.slug}/", {"PROLIFIC_PID": "pid1", "STUDY_ID": "s", "SESSION_ID": "x"}
-    )
-    url = response["Location"]
-    client.post(url + "consent", {"consent": "yes"})
-    client.get(url)
-    session = Session.objects.get()
-    play_all(session, session.trials.get(), now=timezone.now())
-    client.post(url + "t/0/answer", _answers(study))
-    page = client.get(url).content.decode()
-    assert f"https://app.prolific.com/submissions/complete?cc={study.completion_code}" in page
-    assert 'http-equiv="refresh"' in page
-
-
-def test_mturk_completion_posts_back_to_turk_submit_to(client, study):
-    study.trials_per_session = 1
-    study.save()
-    params = {
-        "assignmentId": "ASG1",
-        "workerId": "W1",
-        "hitId": "H1",
-        "turkSubmitTo": "https://www.mturk.com",
-    }
     url = client.get(f"/s/{study.slug}/", params)["Location"]
     client.post(url + "consent", {"consent": "yes"})
     client.get(url)
     session = Session.objects.get()
     play_all(session, session.trials.get(), now=timezone.now())
     client.post(url + "t/0/answer", _answers(study))
-    page = client.get(url).content.decode()
+    return client.get(url).content.decode()
+
+
+def test_prolific_completion_redirects_with_the_study_code(client, study):
+    params = {"PROLIFIC_PID": "pid1", "STUDY_ID": "s", "SESSION_ID": "x"}
+    page = _one_trial_session_page(client, study, params)
+    assert f"https://app.prolific.com/submissions/complete?cc={study.completion_code}" in page
+    assert 'http-equiv="refresh"' in page
+
+
+def test_mturk_completion_posts_back_to_turk_submit_to(client, study):
+    params = {
+        "assignmentId": "ASG1",
+        "workerId": "W1",
+        "hitId": "H1",
+        "turkSubmitTo": "https://www.mturk.com",
+    }
+    page = _one_trial_session_page(client, study, params)
     assert 'action="https://www.mturk.com/mturk/externalSubmit"' in page
     assert 'name="assignmentId" value="ASG1"' in page
 
