@@ -1,0 +1,1 @@
+"""Performances: the MIDI event codec, pose layouts, datasets, the synthetic performer, importers."""

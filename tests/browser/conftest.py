@@ -1,0 +1,2 @@
+# The browser tests use the same real stimuli as the app's tests.
+from tests.studies.conftest import _media_root, media_library  # noqa: F401
