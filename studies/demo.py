@@ -12,7 +12,8 @@ from django.db import transaction
 
 from studies import services
 from studies.models import CheckClip, CheckKind, Clip, Item, Study
-from studies.stimuli import ffmpeg, testpattern
+from foley_models.render import ffmpeg
+from studies.stimuli import testpattern
 
 DEMO_SYSTEMS = (
     ("foley_music", "Foley Music (graph-transformer, MIDI)"),

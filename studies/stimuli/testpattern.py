@@ -9,7 +9,7 @@ H.264 (yuv420p, faststart) + AAC in MP4 with container metadata stripped: plays 
 
 from pathlib import Path
 
-from studies.stimuli.ffmpeg import run_ffmpeg
+from foley_models.render.ffmpeg import run_ffmpeg
 
 FPS = 25
 SAMPLE_RATE = 44100

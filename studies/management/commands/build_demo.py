@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from studies.demo import demo_study_build
 from studies.errors import StudyNotReady
-from studies.stimuli.ffmpeg import FFmpegError
+from foley_models.render.ffmpeg import FFmpegError
 
 
 class Command(BaseCommand):

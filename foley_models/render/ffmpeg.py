@@ -1,0 +1,112 @@
+"""Small wrappers around the ffmpeg and ffprobe programs (Debian's `ffmpeg` package)."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+
+class FFmpegError(RuntimeError):
+    pass
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise FFmpegError(f"{name} is not installed (Debian/Ubuntu: apt-get install ffmpeg)")
+    return path
+
+
+def run_ffmpeg(args: list[str], out: Path) -> Path:
+    """Run ffmpeg writing to a temporary file beside `out`, then rename it into place."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".partial-", suffix=out.suffix)
+    os.close(fd)
+    cmd = [_tool("ffmpeg"), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args, tmp]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            raise FFmpegError(f"ffmpeg failed making {out.name}: {proc.stderr.strip()[-2000:]}")
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out
+
+
+def probe(path: Path) -> dict:
+    """ffprobe's format and streams for a file, as a dict."""
+    cmd = [
+        _tool("ffprobe"),
+        "-v",
+        "error",
+        "-print_format",
+        "json",
+        "-show_format",
+        "-show_streams",
+        str(path),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        raise FFmpegError(f"ffprobe cannot read {path.name}: {proc.stderr.strip()}")
+    return json.loads(proc.stdout)
+
+
+def duration_s(path: Path) -> float:
+    """The container duration in seconds."""
+    return float(probe(path)["format"]["duration"])
+
+
+class VideoWriter:
+    """Stream raw RGB frames into an H.264 MP4 (yuv420p, faststart, no metadata).
+
+    Written to a temporary file beside `out` and renamed on a clean close; an exception or an
+    interrupted run leaves no file at `out`.
+    """
+
+    def __init__(self, out: Path, *, width: int, height: int, fps: float, crf: int = 28) -> None:
+        self.out = Path(out)
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(dir=self.out.parent, prefix=".partial-", suffix=".mp4")
+        os.close(fd)
+        self.frame_bytes = width * height * 3
+        cmd = [
+            _tool("ffmpeg"), "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", f"{fps}",
+            "-i", "pipe:0", "-an", "-c:v", "libx264", "-preset", "ultrafast", "-crf", str(crf),
+            "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-map_metadata", "-1",
+            "-fflags", "+bitexact", "-flags:v", "+bitexact", "-threads", "1", self.tmp,
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def write(self, frame: bytes) -> None:
+        if len(frame) != self.frame_bytes:
+            raise ValueError(f"frame has {len(frame)} bytes, expected {self.frame_bytes}")
+        self.proc.stdin.write(frame)
+
+    def close(self) -> Path:
+        self.proc.stdin.close()
+        err = self.proc.stderr.read().decode(errors="replace")
+        if self.proc.wait() != 0:
+            self.abort()
+            raise FFmpegError(f"ffmpeg failed writing {self.out.name}: {err.strip()[-2000:]}")
+        os.replace(self.tmp, self.out)
+        return self.out
+
+    def abort(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if os.path.exists(self.tmp):
+            os.unlink(self.tmp)
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
