@@ -1,7 +1,7 @@
 """Note onsets read from keypoints alone: the check that the synthetic motion carries the music.
 
-A deliberately simple detector: piano and guitar, peaks of fingertip speed towards the keys or
-strings; bowed strings, peaks of the bow hand's acceleration along the bow (direction changes).
+A deliberately simple detector: piano and guitar, peaks of fingertip speed down towards the keys
+or strings; bowed strings, peaks of the bow hand's acceleration along the bow (direction changes).
 """
 
 import numpy as np
@@ -47,17 +47,20 @@ def detect_onsets(pose: np.ndarray, fps: float, instrument: str) -> np.ndarray:
         centred = track - track.mean(axis=0)
         axis = np.linalg.svd(centred, full_matrices=False)[2][0]
         x = centred @ axis
-        v = np.diff(x)
-        noise = 1.5 * np.median(np.abs(np.diff(v))) + 0.3
-        # Mean velocity over the next four frames: which way (if any) the hand then moves.
-        after = np.array([v[i:i + 4].mean() for i in range(len(v))])
-        # Velocity change over two frames (a stroke's start can straddle a frame boundary),
-        # counted only in the direction the hand then moves: a stroke starting, not stopping.
-        a2 = np.zeros_like(v)
-        a2[1:-1] = v[2:] - v[:-2]
-        direction = np.where(np.abs(after) > 0.5 * noise, np.sign(after), 0.0)
-        score = np.clip(a2 * direction, 0, None)
-        frames = _peaks(score, 2.0 * noise, min_gap=3) + 1
+        # Mean velocity over the three frames after and before each frame: the change is a
+        # stroke starting when it points the way the hand then goes (not a stroke stopping).
+        k = 3
+        after = np.zeros_like(x)
+        before = np.zeros_like(x)
+        after[:-k] = (x[k:] - x[:-k]) / k
+        before[k:] = (x[k:] - x[:-k]) / k
+        change = after - before
+        # Keypoint jitter (px), from the second difference, which is ~0 at constant speed.
+        jitter = 1.4826 * np.median(np.abs(np.diff(x, n=2))) / np.sqrt(6)
+        moving = np.abs(after) > 2 * jitter * np.sqrt(2) / k + 0.5
+        direction = np.where(moving, np.sign(after), 0.0)
+        score = np.clip(change * direction, 0, None)
+        frames = _peaks(score, 4 * jitter * np.sqrt(6) / k + 1.0, min_gap=3)
         return frames / fps
     if instrument == "piano":
         joints = [L_HAND_OFFSET + t for t in FINGERTIPS] + [R_HAND_OFFSET + t for t in FINGERTIPS]
@@ -68,7 +71,9 @@ def detect_onsets(pose: np.ndarray, fps: float, instrument: str) -> np.ndarray:
     found = []
     for j in joints:
         y = _fill_missing(xy[:, 1, j], valid[:, j])
-        speed = np.abs(np.diff(y)) if instrument == "guitar" else np.clip(np.diff(y), 0, None)
-        threshold = 3.0 * np.median(np.abs(np.diff(y))) + 1.5
+        # Strikes move the fingertip down (towards keys or strings) fast; slow drifts and
+        # returns are not strikes, so the threshold scales with the change of speed.
+        speed = np.clip(np.diff(y), 0, None)
+        threshold = 2.5 * np.median(np.abs(np.diff(y, n=2))) + 1.5
         found.append((_peaks(speed, threshold, min_gap=3) + 1) / fps)
     return _merge(np.concatenate(found) if found else np.zeros(0), within=0.06)

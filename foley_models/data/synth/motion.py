@@ -291,11 +291,11 @@ def _guitar(times, notes, rng, strum: bool):
                 strokes.append(n.start)
         xs, ys = [], []
         for k, onset in enumerate(strokes):
-            if not xs or onset - 0.09 > xs[-1] + 0.05:
-                xs.append(onset - 0.09)
+            if not xs or onset - 0.06 > xs[-1] + 0.05:
+                xs.append(onset - 0.06)
                 ys.append(0.0)
-            xs.append(onset + 0.02)
-            ys.append(0.2)
+            xs.append(onset + 0.01)
+            ys.append(0.25)
         if xs:
             hand_drop = np.interp(times, xs, ys)
     plucking_finger = 1
@@ -306,8 +306,9 @@ def _guitar(times, notes, rng, strum: bool):
         else:
             finger, plucking_finger = plucking_finger, 1 + plucking_finger % 3
         loud = n.velocity / 127
+        # The finger draws back, then strikes through the string (down) at the onset.
         prof = np.interp(times, [n.start - 0.12, n.start - 0.03, n.start, n.start + 0.2],
-                         [0, 0.04 + 0.03 * loud, -(0.06 + 0.05 * loud), 0], left=0, right=0)
+                         [0, -(0.03 + 0.02 * loud), 0.06 + 0.05 * loud, 0], left=0, right=0)
         current = pluck_tip[:, finger, 1]
         pluck_tip[:, finger, 1] = np.where(np.abs(prof) > np.abs(current), prof, current)
     pluck = hole[None] + np.array([0.0, -0.12]) + np.stack([np.zeros(t), hand_drop], axis=1)
