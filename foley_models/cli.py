@@ -28,16 +28,21 @@ def build_parser() -> argparse.ArgumentParser:
     synth = sub.add_parser("synth", help="synthetic performances with known ground truth")
     synth.add_argument("--out", type=Path, required=True)
     synth.add_argument("--minutes", type=float, required=True)
-    synth.add_argument("--instruments", type=_instruments, default=("piano", "violin", "cello",
-                                                                    "guitar"))
+    synth.add_argument(
+        "--instruments", type=_instruments, default=("piano", "violin", "cello", "guitar")
+    )
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--fps", type=float, default=22.0)
     synth.add_argument("--sample-rate", type=int, default=22050)
     synth.add_argument("--no-video", action="store_true", help="skip the stick-figure videos")
 
     openpose = sub.add_parser("import-openpose", help="OpenPose JSON folders + MIDI + video")
-    openpose.add_argument("--keypoints", type=Path, required=True,
-                          help="a folder of per-video folders of OpenPose JSON frames")
+    openpose.add_argument(
+        "--keypoints",
+        type=Path,
+        required=True,
+        help="a folder of per-video folders of OpenPose JSON frames",
+    )
     openpose.add_argument("--out", type=Path, required=True)
     openpose.add_argument("--instrument", required=True)
     openpose.add_argument("--fps", type=float, required=True)
@@ -47,8 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     openpose.add_argument("--max-persons", type=int, default=1)
 
     release = sub.add_parser("import-foley-release", help="the Foley Music data release")
-    release.add_argument("--split-csv-dir", type=Path, required=True,
-                         help="folder with the release's train.csv and val.csv")
+    release.add_argument(
+        "--split-csv-dir",
+        type=Path,
+        required=True,
+        help="folder with the release's train.csv and val.csv",
+    )
     release.add_argument("--pose-dir", type=Path, required=True)
     release.add_argument("--midi-dir", type=Path)
     release.add_argument("--audio-dir", type=Path)
@@ -66,24 +75,43 @@ def run_dataset(args) -> None:
     if args.dataset_command == "synth":
         from foley_models.data.synth.performer import SynthConfig, synthesize
 
-        config = SynthConfig(minutes=args.minutes, instruments=args.instruments, seed=args.seed,
-                             fps=args.fps, sample_rate=args.sample_rate, video=not args.no_video)
+        config = SynthConfig(
+            minutes=args.minutes,
+            instruments=args.instruments,
+            seed=args.seed,
+            fps=args.fps,
+            sample_rate=args.sample_rate,
+            video=not args.no_video,
+        )
         rows = synthesize(args.out, config)
         print(f"wrote {len(rows)} performances to {args.out}")
     elif args.dataset_command == "import-openpose":
         from foley_models.data.importers import import_openpose
 
-        rows = import_openpose(keypoints=args.keypoints, out=args.out, instrument=args.instrument,
-                               fps=args.fps, midi=args.midi, video=args.video, split=args.split,
-                               max_persons=args.max_persons)
+        rows = import_openpose(
+            keypoints=args.keypoints,
+            out=args.out,
+            instrument=args.instrument,
+            fps=args.fps,
+            midi=args.midi,
+            video=args.video,
+            split=args.split,
+            max_persons=args.max_persons,
+        )
         print(f"{args.out}: {len(rows)} performances")
     elif args.dataset_command == "import-foley-release":
         from foley_models.data.importers import import_foley_release
 
-        rows = import_foley_release(split_csv_dir=args.split_csv_dir, pose_dir=args.pose_dir,
-                                    midi_dir=args.midi_dir, audio_dir=args.audio_dir,
-                                    out=args.out, instrument=args.instrument, layout=args.layout,
-                                    fps=args.fps)
+        rows = import_foley_release(
+            split_csv_dir=args.split_csv_dir,
+            pose_dir=args.pose_dir,
+            midi_dir=args.midi_dir,
+            audio_dir=args.audio_dir,
+            out=args.out,
+            instrument=args.instrument,
+            layout=args.layout,
+            fps=args.fps,
+        )
         print(f"{args.out}: {len(rows)} performances")
     elif args.dataset_command == "stats":
         from foley_models.data.stats import dataset_stats, format_table

@@ -10,9 +10,9 @@ from django.conf import settings
 from django.core.files.base import File
 from django.db import transaction
 
+from foley_models.render import ffmpeg
 from studies import services
 from studies.models import CheckClip, CheckKind, Clip, Item, Study
-from foley_models.render import ffmpeg
 from studies.stimuli import testpattern
 
 DEMO_SYSTEMS = (

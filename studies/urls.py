@@ -1,15 +1,44 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from studies import views
 
+
+class TokenConverter:
+    """Opaque tokens are URL-safe base64; anything else is a 404 before any lookup."""
+
+    regex = r"[A-Za-z0-9_\-]{8,64}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+class TrialIndexConverter:
+    """A session's trial number; more than six digits cannot exist (and would overflow)."""
+
+    regex = r"[0-9]{1,6}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(TokenConverter, "token")
+register_converter(TrialIndexConverter, "index")
 app_name = "studies"
 
 urlpatterns = [
     path("s/<slug:slug>/", views.arrive, name="arrive"),
-    path("s/<slug:slug>/p/<str:token>/", views.session_page, name="session"),
-    path("s/<slug:slug>/p/<str:token>/consent", views.consent, name="consent"),
-    path("s/<slug:slug>/p/<str:token>/t/<int:index>/event", views.playback_event, name="event"),
-    path("s/<slug:slug>/p/<str:token>/t/<int:index>/answer", views.answer, name="answer"),
-    path("s/<slug:slug>/p/<str:token>/m/<str:slot_token>", views.participant_media, name="media"),
+    path("s/<slug:slug>/p/<token:token>/", views.session_page, name="session"),
+    path("s/<slug:slug>/p/<token:token>/consent", views.consent, name="consent"),
+    path("s/<slug:slug>/p/<token:token>/t/<index:index>/event", views.playback_event, name="event"),
+    path("s/<slug:slug>/p/<token:token>/t/<index:index>/answer", views.answer, name="answer"),
+    path(
+        "s/<slug:slug>/p/<token:token>/m/<token:slot_token>", views.participant_media, name="media"
+    ),
     path("staff/media/<path:path>", views.staff_media, name="staff_media"),
 ]

@@ -108,7 +108,7 @@ def arrive(request: HttpRequest, slug: str) -> HttpResponse:
             source=arrival.source,
             external_id=arrival.external_id,
             recruiter_data=arrival.recruiter_data,
-            user_agent=request.headers.get("User-Agent", ""),
+            user_agent=request.headers.get("User-Agent", "").replace("\x00", ""),
         )
     except StudyError as exc:
         return _message(request, exc.message, status=exc.status)
@@ -261,6 +261,8 @@ def participant_media(request: HttpRequest, slug: str, token: str, slot_token: s
 def staff_media(request: HttpRequest, path: str) -> HttpResponse:
     """Stimuli for logged-in staff (admin previews); participants never use this URL."""
     root = settings.MEDIA_ROOT
+    if "\x00" in path:
+        raise Http404("No such file.")
     full = (root / path).resolve()
     if root not in full.parents or not full.is_file():
         raise Http404("No such file.")

@@ -1,1 +1,1 @@
-"""Performances: the MIDI event codec, pose layouts, datasets, the synthetic performer, importers."""
+"""Performances: event codec, pose layouts, datasets, synthetic performer, importers."""

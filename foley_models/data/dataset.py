@@ -17,12 +17,41 @@ import pretty_midi
 
 from foley_models.data.layouts import LAYOUTS, validate_pose
 
-COLUMNS = ("id", "instrument", "split", "fps", "duration_s", "layout", "pose", "midi", "audio",
-           "video")
+COLUMNS = (
+    "id",
+    "instrument",
+    "split",
+    "fps",
+    "duration_s",
+    "layout",
+    "pose",
+    "midi",
+    "audio",
+    "video",
+)
 SPLITS = ("train", "val", "test")
-KNOWN_INSTRUMENTS = ("piano", "violin", "viola", "cello", "contrabass", "guitar", "ukulele",
-                     "flute", "trumpet", "tuba", "bassoon", "accordion", "electric_bass",
-                     "xylophone", "saxophone", "clarinet", "erhu", "drum", "horn", "oboe")
+KNOWN_INSTRUMENTS = (
+    "piano",
+    "violin",
+    "viola",
+    "cello",
+    "contrabass",
+    "guitar",
+    "ukulele",
+    "flute",
+    "trumpet",
+    "tuba",
+    "bassoon",
+    "accordion",
+    "electric_bass",
+    "xylophone",
+    "saxophone",
+    "clarinet",
+    "erhu",
+    "drum",
+    "horn",
+    "oboe",
+)
 
 
 class DatasetError(ValueError):
@@ -121,11 +150,21 @@ def read_index(root: Path, *, check_files: bool = True) -> list[Performance]:
                 if name and check_files and not (root / name).is_file():
                     raise DatasetError(f"{where}: {column} file {root / name} is missing")
             extra = {k: v for k, v in row.items() if k not in COLUMNS}
-            performances.append(Performance(
-                id=row["id"], instrument=row["instrument"], split=row["split"], fps=fps,
-                duration_s=duration, layout=row["layout"], pose=row["pose"], midi=row["midi"],
-                audio=row["audio"], video=row["video"], extra=extra,
-            ))
+            performances.append(
+                Performance(
+                    id=row["id"],
+                    instrument=row["instrument"],
+                    split=row["split"],
+                    fps=fps,
+                    duration_s=duration,
+                    layout=row["layout"],
+                    pose=row["pose"],
+                    midi=row["midi"],
+                    audio=row["audio"],
+                    video=row["video"],
+                    extra=extra,
+                )
+            )
     return performances
 
 

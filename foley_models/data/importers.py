@@ -42,10 +42,12 @@ def openpose_frame_to_body65(path: Path, max_persons: int) -> np.ndarray:
     for person in people:
         try:
             body = np.asarray(person["pose_keypoints_2d"], dtype=np.float32).reshape(-1, 3)
-            left = np.asarray(person.get("hand_left_keypoints_2d") or np.zeros(63),
-                              dtype=np.float32).reshape(-1, 3)
-            right = np.asarray(person.get("hand_right_keypoints_2d") or np.zeros(63),
-                               dtype=np.float32).reshape(-1, 3)
+            left = np.asarray(
+                person.get("hand_left_keypoints_2d") or np.zeros(63), dtype=np.float32
+            ).reshape(-1, 3)
+            right = np.asarray(
+                person.get("hand_right_keypoints_2d") or np.zeros(63), dtype=np.float32
+            ).reshape(-1, 3)
         except (KeyError, ValueError) as exc:
             raise DatasetError(f"{path}: malformed person entry ({exc})") from None
         if body.shape != (25, 3) or left.shape != (21, 3) or right.shape != (21, 3):
@@ -57,8 +59,8 @@ def openpose_frame_to_body65(path: Path, max_persons: int) -> np.ndarray:
     parsed.sort(key=lambda p: -p[0])
     for m, (_, body, left, right) in enumerate(parsed[:max_persons]):
         frame[:, :25, m] = body.T
-        frame[:, L_HAND_OFFSET + 1:L_HAND_OFFSET + 21, m] = left[1:].T
-        frame[:, R_HAND_OFFSET + 1:R_HAND_OFFSET + 21, m] = right[1:].T
+        frame[:, L_HAND_OFFSET + 1 : L_HAND_OFFSET + 21, m] = left[1:].T
+        frame[:, R_HAND_OFFSET + 1 : R_HAND_OFFSET + 21, m] = right[1:].T
     frame[2] = np.clip(frame[2], 0.0, 1.0)
     return frame
 
@@ -79,8 +81,11 @@ def import_openpose(
     keypoints, out = Path(keypoints), Path(out)
     if not keypoints.is_dir():
         raise DatasetError(f"{keypoints}: not a folder of OpenPose JSON files")
-    folders = [keypoints] if any(keypoints.glob("*.json")) else sorted(
-        p for p in keypoints.iterdir() if p.is_dir())
+    folders = (
+        [keypoints]
+        if any(keypoints.glob("*.json"))
+        else sorted(p for p in keypoints.iterdir() if p.is_dir())
+    )
     if not folders:
         raise DatasetError(f"{keypoints}: no OpenPose JSON files found")
     existing = _existing_rows(out)
@@ -91,12 +96,20 @@ def import_openpose(
         name = folder.name
         pose = np.stack([openpose_frame_to_body65(f, max_persons) for f in frames])
         validate_pose(pose, BODY65, source=folder, fps=fps)
-        row = Performance(id=name, instrument=instrument, split=split, fps=fps,
-                          duration_s=round(len(frames) / fps, 4), layout="body65",
-                          pose=f"pose/{name}.npy")
+        row = Performance(
+            id=name,
+            instrument=instrument,
+            split=split,
+            fps=fps,
+            duration_s=round(len(frames) / fps, 4),
+            layout="body65",
+            pose=f"pose/{name}.npy",
+        )
         save_npy(out / row.pose, pose)
-        for attr, src_dir, suffixes in (("midi", midi, (".mid", ".midi")),
-                                        ("video", video, (".mp4", ".mov", ".mkv", ".webm"))):
+        for attr, src_dir, suffixes in (
+            ("midi", midi, (".mid", ".midi")),
+            ("video", video, (".mp4", ".mov", ".mkv", ".webm")),
+        ):
             src = _find(src_dir, name, suffixes)
             if src is not None:
                 if attr == "midi":
@@ -164,11 +177,21 @@ def import_foley_release(
             pose = np.load(src, allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise DatasetError(f"{src}: not a readable .npy file ({exc})") from None
-        pose = validate_pose(pose.astype(np.float32) if pose.dtype == np.float64 else pose,
-                             layout, source=src, fps=fps)
-        row = Performance(id=vid, instrument=instrument, split=split, fps=fps,
-                          duration_s=round(pose.shape[0] / fps, 4), layout=layout,
-                          pose=f"pose/{vid}.npy")
+        pose = validate_pose(
+            pose.astype(np.float32) if pose.dtype == np.float64 else pose,
+            layout,
+            source=src,
+            fps=fps,
+        )
+        row = Performance(
+            id=vid,
+            instrument=instrument,
+            split=split,
+            fps=fps,
+            duration_s=round(pose.shape[0] / fps, 4),
+            layout=layout,
+            pose=f"pose/{vid}.npy",
+        )
         save_npy(out / row.pose, pose)
         midi = _find(midi_dir, vid, (".midi", ".mid"))
         if midi_dir is not None and midi is None:

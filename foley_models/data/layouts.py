@@ -88,8 +88,13 @@ def get_layout(name: str) -> Layout:
         raise PoseError(f"unknown pose layout {name!r}; known: {', '.join(LAYOUTS)}") from None
 
 
-def validate_pose(pose: np.ndarray, layout: str | Layout, *, source: str | Path = "<array>",
-                  fps: float | None = None) -> np.ndarray:
+def validate_pose(
+    pose: np.ndarray,
+    layout: str | Layout,
+    *,
+    source: str | Path = "<array>",
+    fps: float | None = None,
+) -> np.ndarray:
     """Check a pose array against its layout; return it. Raise PoseError naming `source`."""
     layout = get_layout(layout) if isinstance(layout, str) else layout
     where = str(source)
@@ -136,8 +141,11 @@ def normalise(pose: np.ndarray, layout: str | Layout) -> np.ndarray:
         return out
     xs, ys = pose[:, 0][mask], pose[:, 1][mask]
     cx, cy = xs.mean(), ys.mean()
-    span = max(np.percentile(xs, 95) - np.percentile(xs, 5),
-               np.percentile(ys, 95) - np.percentile(ys, 5), 1e-6)
+    span = max(
+        np.percentile(xs, 95) - np.percentile(xs, 5),
+        np.percentile(ys, 95) - np.percentile(ys, 5),
+        1e-6,
+    )
     out[:, 0] = (pose[:, 0] - cx) / (span / 2)
     out[:, 1] = (pose[:, 1] - cy) / (span / 2)
     out[:, 0][~mask] = 0.0
@@ -155,8 +163,12 @@ def augment(pose: np.ndarray, layout: str | Layout, rng: np.random.Generator) ->
     clip's start and at its end, interpolated linearly over its frames. Missing points stay 0."""
     layout = get_layout(layout) if isinstance(layout, str) else layout
     t = pose.shape[0]
-    draw = np.array([[rng.choice(ANGLES_DEG), rng.choice(SCALES), rng.choice(SHIFTS),
-                      rng.choice(SHIFTS)] for _ in range(2)])
+    draw = np.array(
+        [
+            [rng.choice(ANGLES_DEG), rng.choice(SCALES), rng.choice(SHIFTS), rng.choice(SHIFTS)]
+            for _ in range(2)
+        ]
+    )
     ramp = np.linspace(0.0, 1.0, t)[:, None]
     angle, scale, dx, dy = (draw[0] + (draw[1] - draw[0]) * ramp).T  # each [T]
     angle = np.deg2rad(angle)

@@ -19,9 +19,12 @@ def _fill_missing(track: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 def _peaks(signal: np.ndarray, threshold: float, min_gap: int) -> np.ndarray:
     """Indices of local maxima above threshold, at least min_gap frames apart (greedy)."""
-    candidates = np.where(
-        (signal[1:-1] > threshold) & (signal[1:-1] >= signal[:-2]) & (signal[1:-1] > signal[2:])
-    )[0] + 1
+    candidates = (
+        np.where(
+            (signal[1:-1] > threshold) & (signal[1:-1] >= signal[:-2]) & (signal[1:-1] > signal[2:])
+        )[0]
+        + 1
+    )
     chosen: list[int] = []
     for i in candidates[np.argsort(-signal[candidates])]:
         if all(abs(i - j) >= min_gap for j in chosen):

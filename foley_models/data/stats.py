@@ -10,8 +10,16 @@ from foley_models.data.layouts import get_layout, valid_mask
 def dataset_stats(root: Path) -> list[dict]:
     """One row per (instrument, split) plus a total row."""
     root = Path(root)
-    acc = defaultdict(lambda: {"performances": 0, "seconds": 0.0, "notes": 0, "midi_seconds": 0.0,
-                               "points": 0, "missing": 0})
+    acc = defaultdict(
+        lambda: {
+            "performances": 0,
+            "seconds": 0.0,
+            "notes": 0,
+            "midi_seconds": 0.0,
+            "points": 0,
+            "missing": 0,
+        }
+    )
     for p in read_index(root):
         for key in ((p.instrument, p.split), ("all", "all")):
             row = acc[key]
@@ -31,14 +39,21 @@ def dataset_stats(root: Path) -> list[dict]:
                 row["notes"] += notes
                 row["midi_seconds"] += p.duration_s
     rows = []
-    for (instrument, split), r in sorted(acc.items(), key=lambda kv: (kv[0] == ("all", "all"),
-                                                                      kv[0])):
-        rows.append({
-            "instrument": instrument, "split": split, "performances": r["performances"],
-            "minutes": round(r["seconds"] / 60, 2),
-            "notes_per_s": round(r["notes"] / r["midi_seconds"], 2) if r["midi_seconds"] else None,
-            "dropout_rate": round(r["missing"] / r["points"], 4) if r["points"] else None,
-        })
+    for (instrument, split), r in sorted(
+        acc.items(), key=lambda kv: (kv[0] == ("all", "all"), kv[0])
+    ):
+        rows.append(
+            {
+                "instrument": instrument,
+                "split": split,
+                "performances": r["performances"],
+                "minutes": round(r["seconds"] / 60, 2),
+                "notes_per_s": round(r["notes"] / r["midi_seconds"], 2)
+                if r["midi_seconds"]
+                else None,
+                "dropout_rate": round(r["missing"] / r["points"], 4) if r["points"] else None,
+            }
+        )
     return rows
 
 

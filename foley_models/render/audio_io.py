@@ -32,8 +32,12 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     """Mono float32 audio in [-1, 1] and its sample rate (channels are averaged)."""
     try:
         with wave.open(str(path), "rb") as w:
-            n, channels, width, rate = (w.getnframes(), w.getnchannels(), w.getsampwidth(),
-                                        w.getframerate())
+            n, channels, width, rate = (
+                w.getnframes(),
+                w.getnchannels(),
+                w.getsampwidth(),
+                w.getframerate(),
+            )
             raw = w.readframes(n)
     except (wave.Error, EOFError) as exc:
         raise ValueError(f"{path}: not a readable WAV file ({exc})") from None

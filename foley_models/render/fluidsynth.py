@@ -61,8 +61,9 @@ class Renderer:
     """Renders notes with FluidSynth. Each render uses a fresh synthesizer: FluidSynth works in
     64-sample blocks and a reused one starts mid-block, which would shift note timings."""
 
-    def __init__(self, sample_rate: int = 22050, soundfont: str | Path | None = None,
-                 gain: float = 0.6) -> None:
+    def __init__(
+        self, sample_rate: int = 22050, soundfont: str | Path | None = None, gain: float = 0.6
+    ) -> None:
         try:
             import fluidsynth
         except (ImportError, OSError) as exc:  # pyfluidsynth needs libfluidsynth
@@ -76,7 +77,8 @@ class Renderer:
 
     def _new_synth(self):
         synth = self._fluidsynth.Synth(
-            gain=self.gain, samplerate=float(self.sample_rate),
+            gain=self.gain,
+            samplerate=float(self.sample_rate),
             **{"synth.reverb.active": 0, "synth.chorus.active": 0, "synth.cpu-cores": 1},
         )
         sfid = synth.sfload(self.soundfont)
@@ -85,8 +87,9 @@ class Renderer:
             raise RenderError(f"FluidSynth could not load the soundfont {self.soundfont}")
         return synth, sfid
 
-    def render(self, notes, instrument: str, *, duration_s: float | None = None,
-               tail_s: float = 0.5) -> np.ndarray:
+    def render(
+        self, notes, instrument: str, *, duration_s: float | None = None, tail_s: float = 0.5
+    ) -> np.ndarray:
         """Mono float32 audio of the notes on the instrument's GM program.
 
         Length: `duration_s` when given (notes are cut there), else the last note-off plus
@@ -106,8 +109,11 @@ class Renderer:
             events.append((float(n.start), 1, int(n.pitch), int(n.velocity)))
             events.append((float(n.end), 0, int(n.pitch), 0))
         events.sort(key=lambda e: (e[0], e[1]))
-        end_s = duration_s if duration_s is not None else (
-            (max(e[0] for e in events) if events else 0.0) + tail_s)
+        end_s = (
+            duration_s
+            if duration_s is not None
+            else ((max(e[0] for e in events) if events else 0.0) + tail_s)
+        )
         total = int(round(end_s * self.sample_rate))
         chunks, done = [], 0
         for time_s, is_on, pitch, velocity in events:

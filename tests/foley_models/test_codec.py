@@ -57,8 +57,13 @@ def test_out_of_range_notes_are_dropped_and_counted():
 
 def test_repeated_and_overlapping_notes_of_one_pitch():
     stats = codec.EncodeStats()
-    notes = [_note(60, 0.0, 1.0), _note(60, 0.5, 1.5), _note(60, 1.5, 2.0), _note(62, 0, 0.5),
-             _note(62, 0, 0.3)]
+    notes = [
+        _note(60, 0.0, 1.0),
+        _note(60, 0.5, 1.5),
+        _note(60, 1.5, 2.0),
+        _note(62, 0, 0.5),
+        _note(62, 0, 0.3),
+    ]
     decoded = codec.decode_tokens(codec.encode_notes(notes, stats))
     assert stats.truncated_overlaps == 1 and stats.merged_duplicates == 1
     c4 = [t for n in decoded if n.pitch == 60 for t in (n.start, n.end)]
@@ -101,8 +106,14 @@ def test_unterminated_notes_last_one_second_or_until_the_end():
 
 
 def test_decoding_stops_at_eos_skips_specials_and_rejects_unknown_tokens():
-    tokens = [vocab.SOS, vocab.NOTE_ON + 10, vocab.TIME_SHIFT + 5, vocab.NOTE_OFF + 10,
-              vocab.EOS, vocab.NOTE_ON + 20]
+    tokens = [
+        vocab.SOS,
+        vocab.NOTE_ON + 10,
+        vocab.TIME_SHIFT + 5,
+        vocab.NOTE_OFF + 10,
+        vocab.EOS,
+        vocab.NOTE_ON + 20,
+    ]
     assert [n.pitch for n in codec.decode_tokens(tokens)] == [31]
     with pytest.raises(ValueError, match="outside the 243-token"):
         codec.decode_tokens([243])

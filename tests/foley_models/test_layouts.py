@@ -31,8 +31,12 @@ def test_skeletons_are_trees_joined_at_the_body_wrists():
         (lambda p: p[:, :, :25], "does not match layout body65"),
         (lambda p: p[:, :2], "does not match layout body65"),
         (lambda p: p[0], "does not match layout body65"),
-        (lambda p: np.where(np.arange(65)[None, None, :, None] == 3, np.nan, p).astype(np.float32),
-         "NaN"),
+        (
+            lambda p: np.where(np.arange(65)[None, None, :, None] == 3, np.nan, p).astype(
+                np.float32
+            ),
+            "NaN",
+        ),
         (lambda p: np.concatenate([p[:, :2], p[:, 2:] * 2], axis=1), "confidence outside"),
     ],
 )

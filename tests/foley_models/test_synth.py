@@ -51,9 +51,9 @@ def test_splits_share_no_piece_and_no_performer(small_synth):
 
 def test_the_same_seed_gives_the_same_files(small_synth, tmp_path):
     root, rows = small_synth
-    again = performer.synthesize(tmp_path, performer.SynthConfig(minutes=1.2, seed=5,
-                                                                 max_piece_s=25.0),
-                                 progress=False)
+    again = performer.synthesize(
+        tmp_path, performer.SynthConfig(minutes=1.2, seed=5, max_piece_s=25.0), progress=False
+    )
     assert [r.id for r in again] == [r.id for r in rows]
     for r in rows:
         for name in (r.pose, r.midi, r.audio, r.video):
@@ -65,17 +65,23 @@ def test_another_seed_gives_other_performances(tmp_path, soundfont):
     config = performer.SynthConfig(minutes=0.1, seed=6, video=False, max_piece_s=10.0)
     row = performer.make_performance(0, config, performer.piece_pools(6), Renderer(), tmp_path)
     other = performer.make_performance(
-        0, performer.SynthConfig(minutes=0.1, seed=7, video=False, max_piece_s=10.0),
-        performer.piece_pools(7), Renderer(), tmp_path / "b")
+        0,
+        performer.SynthConfig(minutes=0.1, seed=7, video=False, max_piece_s=10.0),
+        performer.piece_pools(7),
+        Renderer(),
+        tmp_path / "b",
+    )
     assert not np.array_equal(np.load(tmp_path / row.pose), np.load(tmp_path / "b" / other.pose))
 
 
 @pytest.mark.parametrize("instrument", ["piano", "violin", "cello", "guitar"])
-def test_motion_carries_the_music_onsets_detected_from_keypoints_alone(tmp_path, instrument,
-                                                                       soundfont):
+def test_motion_carries_the_music_onsets_detected_from_keypoints_alone(
+    tmp_path, instrument, soundfont
+):
     """The ground truth is real: >= 80% of note onsets recovered within 100 ms from keypoints."""
-    config = performer.SynthConfig(minutes=1, seed=11, instruments=(instrument,), video=False,
-                                   max_piece_s=40.0)
+    config = performer.SynthConfig(
+        minutes=1, seed=11, instruments=(instrument,), video=False, max_piece_s=40.0
+    )
     pools, renderer = performer.piece_pools(11), Renderer()
     recalls, precisions = [], []
     for index in range(3):
@@ -92,25 +98,29 @@ def test_motion_carries_the_music_onsets_detected_from_keypoints_alone(tmp_path,
 
 def test_shuffled_motion_does_not_explain_the_onsets(tmp_path, soundfont):
     """Control: onsets detected in one performance's motion do not match another's notes."""
-    config = performer.SynthConfig(minutes=1, seed=12, instruments=("piano",), video=False,
-                                   max_piece_s=30.0)
+    config = performer.SynthConfig(
+        minutes=1, seed=12, instruments=("piano",), video=False, max_piece_s=30.0
+    )
     pools, renderer = performer.piece_pools(12), Renderer()
     a = performer.make_performance(0, config, pools, renderer, tmp_path)
     b = performer.make_performance(3, config, pools, renderer, tmp_path)
     found = detect_onsets(np.load(tmp_path / a.pose), a.fps, "piano")
-    other = np.array([n.start for n in
-                      pretty_midi.PrettyMIDI(str(tmp_path / b.midi)).instruments[0].notes])
+    other = np.array(
+        [n.start for n in pretty_midi.PrettyMIDI(str(tmp_path / b.midi)).instruments[0].notes]
+    )
     other = other[other < found.max()]
     mismatched = np.mean([np.abs(found - t).min() <= 0.1 for t in other])
-    own = np.array([n.start for n in
-                    pretty_midi.PrettyMIDI(str(tmp_path / a.midi)).instruments[0].notes])
+    own = np.array(
+        [n.start for n in pretty_midi.PrettyMIDI(str(tmp_path / a.midi)).instruments[0].notes]
+    )
     matched = np.mean([np.abs(found - t).min() <= 0.1 for t in own])
     assert matched > mismatched + 0.2
 
 
 def test_unknown_instruments_and_bad_minutes_are_refused(tmp_path):
     with pytest.raises(ValueError, match="not 'banjo'"):
-        performer.synthesize(tmp_path, performer.SynthConfig(minutes=1, instruments=("banjo",)),
-                             progress=False)
+        performer.synthesize(
+            tmp_path, performer.SynthConfig(minutes=1, instruments=("banjo",)), progress=False
+        )
     with pytest.raises(ValueError, match="--minutes must be positive"):
         performer.synthesize(tmp_path, performer.SynthConfig(minutes=0), progress=False)

@@ -355,6 +355,7 @@ def test_staff_media_needs_a_staff_login(client, admin_client, study):
     assert client.get(f"/staff/media/{name}").status_code == 302
     assert admin_client.get(f"/staff/media/{name}").status_code == 200
     assert admin_client.get("/staff/media/../../etc/passwd").status_code == 404
+    assert admin_client.get("/staff/media/clips/a%00b.mp4").status_code == 404
 
 
 def test_participant_pages_refuse_framing_unless_mturk_is_allowed(client, study, settings):
@@ -403,3 +404,14 @@ def test_no_junk_request_ends_in_a_server_error(client, study):
     bad_length = client.post(url + "t/0/event", {"slot": "A"}, CONTENT_LENGTH="lots")
     assert bad_length.status_code == 400
     assert not Vote.objects.exists()
+
+
+def test_nul_bytes_anywhere_are_refused_cleanly(client, study):
+    url, session, trial = _trial_ready(client, study)
+    for path in (url + "m/abc%00defgh", url.replace("/p/", "/p/%00"), f"/s/{study.slug}/"):
+        response = client.get(path, {"code": "a\x00b"} if path.endswith("/s/live/") else None)
+        assert 400 <= response.status_code < 500, path
+    response = client.post(url + "t/0/answer", {"overall": "A\x00"})
+    assert response.status_code == 400
+    huge = client.post(url + "t/99999999999999999999999/event", {"slot": "A", "kind": "play"})
+    assert huge.status_code == 404

@@ -64,7 +64,10 @@ class Performer:
         return cls(
             size=float(rng.uniform(0.88, 1.12)),
             px_per_bu=float(scale),
-            origin=(float(width / 2 + rng.uniform(-40, 40)), float(height * 0.3 + rng.uniform(-20, 20))),
+            origin=(
+                float(width / 2 + rng.uniform(-40, 40)),
+                float(height * 0.3 + rng.uniform(-20, 20)),
+            ),
             sway_amp=float(rng.uniform(0.01, 0.035)),
             sway_hz=float(rng.uniform(0.12, 0.4)),
             sway_phase=float(rng.uniform(0, 2 * np.pi)),
@@ -102,12 +105,18 @@ def _elbow(shoulder: np.ndarray, wrist: np.ndarray, side: float) -> np.ndarray:
 # fan angle of the finger; segment lengths of the three joints after the base.
 _FINGER_BASE = ((0.03, 0.035), (0.09, 0.028), (0.095, 0.009), (0.09, -0.01), (0.08, -0.027))
 _FINGER_FAN = (0.7, 0.15, 0.0, -0.12, -0.25)
-_SEGMENTS = ((0.035, 0.03, 0.025), (0.04, 0.025, 0.02), (0.045, 0.028, 0.02),
-             (0.04, 0.025, 0.02), (0.03, 0.02, 0.018))
+_SEGMENTS = (
+    (0.035, 0.03, 0.025),
+    (0.04, 0.025, 0.02),
+    (0.045, 0.028, 0.02),
+    (0.04, 0.025, 0.02),
+    (0.03, 0.02, 0.018),
+)
 
 
-def hand_points(wrist: np.ndarray, angle: np.ndarray, tip_offset: np.ndarray,
-                side: float) -> np.ndarray:
+def hand_points(
+    wrist: np.ndarray, angle: np.ndarray, tip_offset: np.ndarray, side: float
+) -> np.ndarray:
     """OpenPose hand points 1-20, [T, 20, 2], for a wrist [T, 2] whose fingers point along
     `angle` [T] (radians, image frame); tip_offset [T, 5, 2] moves each fingertip (the finger's
     joints follow by 1/3, 2/3). `side` mirrors the thumb (+1 right hand, -1 left)."""
@@ -141,7 +150,8 @@ def _press_profile(times: np.ndarray, notes: list[PerformedNote]) -> np.ndarray:
             times,
             [n.start - 0.14, n.start - 0.07, n.start, n.end, n.end + 0.08],
             [0.0, lift, bottom, bottom, 0.0],
-            left=0.0, right=0.0,
+            left=0.0,
+            right=0.0,
         )
         depth = np.where(np.abs(profile) > np.abs(depth), profile, depth)
     return depth
@@ -158,8 +168,9 @@ def _piano(times, notes, rng):
         target = np.full(len(times), np.nan)
         for n in mine:
             window = (times >= n.start - 0.25) & (times <= n.end)
-            target[window] = np.where(np.isnan(target[window]), key_x(n.pitch),
-                                      0.5 * (target[window] + key_x(n.pitch)))
+            target[window] = np.where(
+                np.isnan(target[window]), key_x(n.pitch), 0.5 * (target[window] + key_x(n.pitch))
+            )
         # Hold the last position in rests.
         last = default_x
         for i in range(len(target)):
@@ -190,8 +201,10 @@ def _piano(times, notes, rng):
         wrist[:, 1] += 0.25 * tip[:, :, 1].max(axis=1)
         # Fingers point down towards the keys.
         wrists[hand], angles[hand], tips[hand] = wrist, np.full(len(times), np.pi / 2), tip
-    instrument = {"lines": [((-1.5, key_y), (1.5, key_y)), ((-1.5, key_y + 0.12), (1.5, key_y + 0.12))],
-                  "bow": None}
+    instrument = {
+        "lines": [((-1.5, key_y), (1.5, key_y)), ((-1.5, key_y + 0.12), (1.5, key_y + 0.12))],
+        "bow": None,
+    }
     return wrists, angles, tips, instrument
 
 
@@ -246,8 +259,13 @@ def _strings(times, notes, rng, instrument):
             vib = (times >= n.start + 0.15) & (times < n.end)
             s[vib] += 0.012 * np.sin(2 * np.pi * 5.5 * (times[vib] - n.start))
         finger = 1 + (n.pitch - low) % 4
-        press = np.interp(times, [n.start - 0.06, n.start, n.end, n.end + 0.05],
-                          [0, 0.03, 0.03, 0], left=0, right=0)
+        press = np.interp(
+            times,
+            [n.start - 0.06, n.start, n.end, n.end + 0.05],
+            [0, 0.03, 0.03, 0],
+            left=0,
+            right=0,
+        )
         pressing[:, finger, 1] = np.maximum(pressing[:, finger, 1], press)
     last = 0.4
     for i in range(t):
@@ -290,7 +308,7 @@ def _guitar(times, notes, rng, strum: bool):
             if not strokes or n.start - strokes[-1] > 0.15:
                 strokes.append(n.start)
         xs, ys = [], []
-        for k, onset in enumerate(strokes):
+        for onset in strokes:
             if not xs or onset - 0.06 > xs[-1] + 0.05:
                 xs.append(onset - 0.06)
                 ys.append(0.0)
@@ -307,8 +325,13 @@ def _guitar(times, notes, rng, strum: bool):
             finger, plucking_finger = plucking_finger, 1 + plucking_finger % 3
         loud = n.velocity / 127
         # The finger draws back, then strikes through the string (down) at the onset.
-        prof = np.interp(times, [n.start - 0.12, n.start - 0.03, n.start, n.start + 0.2],
-                         [0, -(0.03 + 0.02 * loud), 0.06 + 0.05 * loud, 0], left=0, right=0)
+        prof = np.interp(
+            times,
+            [n.start - 0.12, n.start - 0.03, n.start, n.start + 0.2],
+            [0, -(0.03 + 0.02 * loud), 0.06 + 0.05 * loud, 0],
+            left=0,
+            right=0,
+        )
         current = pluck_tip[:, finger, 1]
         pluck_tip[:, finger, 1] = np.where(np.abs(prof) > np.abs(current), prof, current)
     pluck = hole[None] + np.array([0.0, -0.12]) + np.stack([np.zeros(t), hand_drop], axis=1)
@@ -350,8 +373,8 @@ def perform_motion(
     # Elbows bend outwards, away from the body.
     bu[:, L_ELBOW] = _elbow(bu[:, L_SHOULDER], wrists[0], side=-1.0)
     bu[:, R_ELBOW] = _elbow(bu[:, R_SHOULDER], wrists[1], side=1.0)
-    bu[:, L_HAND_OFFSET + 1:L_HAND_OFFSET + 21] = hand_points(wrists[0], angles[0], tips[0], -1.0)
-    bu[:, R_HAND_OFFSET + 1:R_HAND_OFFSET + 21] = hand_points(wrists[1], angles[1], tips[1], 1.0)
+    bu[:, L_HAND_OFFSET + 1 : L_HAND_OFFSET + 21] = hand_points(wrists[0], angles[0], tips[0], -1.0)
+    bu[:, R_HAND_OFFSET + 1 : R_HAND_OFFSET + 21] = hand_points(wrists[1], angles[1], tips[1], 1.0)
 
     # Idle sway of the upper body (head and shoulders more than hips).
     sway = performer.sway_amp * np.sin(2 * np.pi * performer.sway_hz * times + performer.sway_phase)
@@ -369,8 +392,9 @@ def perform_motion(
     pose[:, 2, :, 0] = np.where(dropped, 0.0, conf)
 
     def to_px(point):
-        return tuple(np.asarray(performer.origin) + np.asarray(point) * performer.size
-                     * performer.px_per_bu)
+        return tuple(
+            np.asarray(performer.origin) + np.asarray(point) * performer.size * performer.px_per_bu
+        )
 
     geometry = {
         "lines": [(to_px(a), to_px(b)) for a, b in inst["lines"]],

@@ -67,7 +67,9 @@ def load_piece(key: str) -> Piece | None:
     for chord in score.chordify().flatten().notes:
         dur = float(chord.duration.quarterLength)
         if dur > 0:
-            chords.append((float(chord.offset), dur, tuple(sorted(int(p.midi) for p in chord.pitches))))
+            chords.append(
+                (float(chord.offset), dur, tuple(sorted(int(p.midi) for p in chord.pitches)))
+            )
     length = float(score.highestTime)
     if length <= 0 or not all(parts):
         return None

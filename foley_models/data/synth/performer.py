@@ -40,8 +40,11 @@ def piece_pools(seed: int) -> dict[str, list[str]]:
     np.random.default_rng([seed, 7]).shuffle(keys)
     n = len(keys)
     n_test = n_val = max(1, n // 10)
-    return {"test": keys[:n_test], "val": keys[n_test:n_test + n_val],
-            "train": keys[n_test + n_val:]}
+    return {
+        "test": keys[:n_test],
+        "val": keys[n_test : n_test + n_val],
+        "train": keys[n_test + n_val :],
+    }
 
 
 def performer_ids(split: str) -> list[str]:
@@ -57,31 +60,40 @@ def _pick_piece(pool: list[str], rng: np.random.Generator) -> music.Piece:
     raise RuntimeError("no four-part chorale could be loaded from the corpus")
 
 
-def make_performance(index: int, config: SynthConfig, pools: dict, renderer: Renderer,
-                     out: Path) -> Performance:
+def make_performance(
+    index: int, config: SynthConfig, pools: dict, renderer: Renderer, out: Path
+) -> Performance:
     """Generate and write one performance's pose, MIDI, audio and (optionally) video."""
     rng = np.random.default_rng([config.seed, index])
     instrument = config.instruments[index % len(config.instruments)]
     split = split_of(index)
     piece = _pick_piece(pools[split], rng)
     performer_id = performer_ids(split)[int(rng.integers(PERFORMERS_PER_SPLIT[split]))]
-    performer = motion.Performer.random(np.random.default_rng([config.seed, 1000 + int(
-        performer_id[1:])]))
+    performer = motion.Performer.random(
+        np.random.default_rng([config.seed, 1000 + int(performer_id[1:])])
+    )
     notes = music.perform(piece, instrument, rng)
     duration = min(max(n.end for n in notes) + 0.5, config.max_piece_s)
     notes = [n for n in notes if n.start < duration - 0.3]
     pm_notes = [
-        codec.pretty_midi.Note(velocity=n.velocity, pitch=n.pitch, start=n.start,
-                               end=min(n.end, duration))
+        codec.pretty_midi.Note(
+            velocity=n.velocity, pitch=n.pitch, start=n.start, end=min(n.end, duration)
+        )
         for n in notes
     ]
     pose, geometry = motion.perform_motion(notes, instrument, duration, config.fps, performer, rng)
     pid = f"{instrument}-{index:05d}"
-    files = {"pose": f"pose/{pid}.npy", "midi": f"midi/{pid}.mid", "audio": f"audio/{pid}.wav",
-             "video": f"video/{pid}.mp4" if config.video else ""}
+    files = {
+        "pose": f"pose/{pid}.npy",
+        "midi": f"midi/{pid}.mid",
+        "audio": f"audio/{pid}.wav",
+        "video": f"video/{pid}.mp4" if config.video else "",
+    }
     save_npy(out / files["pose"], pose)
-    save_midi(out / files["midi"], codec.notes_to_midi(pm_notes, program=gm_program(instrument),
-                                                       name=instrument))
+    save_midi(
+        out / files["midi"],
+        codec.notes_to_midi(pm_notes, program=gm_program(instrument), name=instrument),
+    )
     audio = renderer.render(pm_notes, instrument, duration_s=duration)
     peak = float(np.abs(audio).max()) if audio.size else 0.0
     if peak > 0:
@@ -92,9 +104,14 @@ def make_performance(index: int, config: SynthConfig, pools: dict, renderer: Ren
 
         render_video(out / files["video"], pose, geometry, config.fps)
     return Performance(
-        id=pid, instrument=instrument, split=split, fps=config.fps,
-        duration_s=round(pose.shape[0] / config.fps, 4), layout="body65", extra={
-            "piece": piece.key, "performer": performer_id}, **files,
+        id=pid,
+        instrument=instrument,
+        split=split,
+        fps=config.fps,
+        duration_s=round(pose.shape[0] / config.fps, 4),
+        layout="body65",
+        extra={"piece": piece.key, "performer": performer_id},
+        **files,
     )
 
 

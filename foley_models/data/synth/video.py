@@ -40,8 +40,11 @@ def render_video(
             for edge_set, colour, w in ((body_edges, BODY_COLOUR, 3), (hand_edges, HAND_COLOUR, 1)):
                 for a, b in edge_set:
                     if ok[f, a] and ok[f, b]:
-                        draw.line([(xy[f, 0, a], xy[f, 1, a]), (xy[f, 0, b], xy[f, 1, b])],
-                                  fill=colour, width=w)
+                        draw.line(
+                            [(xy[f, 0, a], xy[f, 1, a]), (xy[f, 0, b], xy[f, 1, b])],
+                            fill=colour,
+                            width=w,
+                        )
             nose = 0
             if ok[f, nose]:
                 r = 0.09 * geometry["body_radius"] / 0.22 * scale * 2
@@ -55,8 +58,9 @@ def _draw_instrument(draw, geometry, lines, scale, xy, ok):
     if geometry.get("body") is not None:
         cx, cy = np.array(geometry["body"]) * scale
         r = geometry["body_radius"] * scale
-        draw.ellipse([cx - r, cy - 0.8 * r, cx + r, cy + 0.8 * r], outline=INSTRUMENT_COLOUR,
-                     width=2)
+        draw.ellipse(
+            [cx - r, cy - 0.8 * r, cx + r, cy + 0.8 * r], outline=INSTRUMENT_COLOUR, width=2
+        )
     for a, b in lines:
         draw.line([tuple(a), tuple(b)], fill=INSTRUMENT_COLOUR, width=3)
     if geometry.get("bow") is not None and ok[R_WRIST]:

@@ -7,9 +7,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
+from foley_models.render.ffmpeg import FFmpegError
 from studies.demo import demo_study_build
 from studies.errors import StudyNotReady
-from foley_models.render.ffmpeg import FFmpegError
 
 
 class Command(BaseCommand):
