@@ -1,4 +1,10 @@
-"""Pure PyTorch side of the platform: performances, generators, rendering.
+"""Pure PyTorch side of the platform: performances, generators, rendering. Never imports Django."""
 
-Never imports Django. Filled in by the performances, Foley Music, baselines and stimuli issues.
-"""
+from pathlib import Path
+
+
+def load_generator(checkpoint_path: str | Path, device: str = "auto"):
+    """The generator a self-describing checkpoint holds (see foley_models.models.registry)."""
+    from foley_models.models.registry import load_generator as _load
+
+    return _load(checkpoint_path, device)

@@ -9,6 +9,7 @@ from foley_models.data.layouts import PoseError
 from foley_models.render.ffmpeg import FFmpegError
 from foley_models.render.fluidsynth import RenderError
 
+# CheckpointError is a ValueError.
 USER_ERRORS = (DatasetError, PoseError, RenderError, FFmpegError, ValueError, FileNotFoundError)
 
 
@@ -68,7 +69,112 @@ def build_parser() -> argparse.ArgumentParser:
 
     stats = sub.add_parser("stats", help="minutes, notes per second, keypoint dropout")
     stats.add_argument("dir", type=Path)
+
+    train = commands.add_parser("train", help="train a system with the shared loop")
+    train.add_argument("system")
+    train.add_argument("--data", type=Path, required=True)
+    train.add_argument("--preset", choices=("debug", "small", "paper"), default="small")
+    train.add_argument("--out", type=Path, required=True)
+    train.add_argument("--device", default="auto")
+    train.add_argument("--max-steps", type=int, default=20000)
+    train.add_argument("--max-minutes", type=float, help="stop (and validate) after this long")
+    train.add_argument("--val-every", type=int, default=200)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--resume", action="store_true")
+
+    generate = commands.add_parser("generate", help="audio (and MIDI) for one pose file")
+    generate.add_argument("--checkpoint", type=Path, required=True)
+    generate.add_argument("--pose", type=Path, required=True, help="[T, C, V, M] .npy")
+    generate.add_argument("--instrument", required=True)
+    generate.add_argument("--out", type=Path, required=True, help="output .wav")
+    generate.add_argument("--midi", type=Path, help="also write the MIDI here")
+    generate.add_argument("--fps", type=float, default=22.0)
+    generate.add_argument("--layout", default="body65")
+    generate.add_argument("--device", default="auto")
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--sample", action="store_true", help="sample instead of greedy")
+    generate.add_argument("--temperature", type=float, default=1.0)
+    generate.add_argument("--top-k", type=int)
+    generate.add_argument("--top-p", type=float)
+
+    evaluate = commands.add_parser("evaluate", help="objective metrics table for systems")
+    evaluate.add_argument("--data", type=Path, required=True)
+    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--checkpoint", type=Path, nargs="+", required=True)
+    evaluate.add_argument("--max-clips", type=int, default=64)
+    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--out", type=Path)
     return parser
+
+
+def run_train(args) -> None:
+    from foley_models.models.registry import resolve_device, system_module
+    from foley_models.models.training import TrainOptions, train
+
+    config = system_module(args.system, "config").preset(args.preset)
+    task = system_module(args.system, "train").Task(config, args.data, resolve_device(args.device))
+    summary = train(
+        task,
+        TrainOptions(
+            system=args.system,
+            preset=args.preset,
+            out=args.out,
+            max_steps=args.max_steps,
+            seed=args.seed,
+            resume=args.resume,
+            val_every=args.val_every,
+            max_minutes=args.max_minutes,
+        ),
+    )
+    print(
+        f"{args.system}: {summary['step']} steps in {summary['minutes']:.1f} min, best "
+        f"val loss {summary['best_val_loss']:.4f}; checkpoints in {args.out}"
+    )
+
+
+def run_generate(args) -> None:
+    import numpy as np
+
+    from foley_models import load_generator
+    from foley_models.data.dataset import save_midi
+    from foley_models.render.audio_io import write_wav
+
+    try:
+        pose = np.load(args.pose, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"{args.pose}: not a readable .npy pose array ({exc})") from None
+    gen = load_generator(args.checkpoint, args.device)
+    sampling = (
+        {
+            "greedy": not args.sample,
+            "temperature": args.temperature,
+            "top_k": args.top_k,
+            "top_p": args.top_p,
+        }
+        if gen.system == "foley_music"
+        else {}
+    )
+    (out,) = gen.generate(
+        [pose], args.instrument, seed=args.seed, fps=args.fps, layout=args.layout, **sampling
+    )
+    write_wav(args.out, out.audio, out.sample_rate)
+    if args.midi and out.midi is not None:
+        save_midi(args.midi, out.midi)
+    print(f"wrote {args.out} ({len(out.audio) / out.sample_rate:.2f} s)")
+
+
+def run_evaluate(args) -> None:
+    from foley_models.evaluate import evaluate_checkpoint, format_results, write_json
+
+    rows = [
+        evaluate_checkpoint(
+            c, args.data, split=args.split, max_clips=args.max_clips, device=args.device
+        )
+        for c in args.checkpoint
+    ]
+    print(format_results(rows))
+    if args.out:
+        write_json(args.out, rows)
 
 
 def run_dataset(args) -> None:
@@ -124,6 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "dataset":
             run_dataset(args)
+        elif args.command == "train":
+            run_train(args)
+        elif args.command == "generate":
+            run_generate(args)
+        elif args.command == "evaluate":
+            run_evaluate(args)
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,7 +1,7 @@
 """`dataset synth`: a dataset of synthetic performances whose ground truth is known.
 
 Splits never share a piece or a performer: chorales are dealt into train/val/test pools (80/10/10)
-and so are performers; every tenth performance is val, the next test. The same seed gives the same
+and so are performers; of each instrument's performances every tenth is val and the next test. The same seed gives the same
 files: every random draw comes from generators seeded by (seed, performance index), and the
 encoders run bit-exact.
 """
@@ -66,7 +66,7 @@ def make_performance(
     """Generate and write one performance's pose, MIDI, audio and (optionally) video."""
     rng = np.random.default_rng([config.seed, index])
     instrument = config.instruments[index % len(config.instruments)]
-    split = split_of(index)
+    split = split_of(index // len(config.instruments))  # per instrument: 80/10/10
     piece = _pick_piece(pools[split], rng)
     performer_id = performer_ids(split)[int(rng.integers(PERFORMERS_PER_SPLIT[split]))]
     performer = motion.Performer.random(

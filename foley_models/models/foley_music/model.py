@@ -1,0 +1,162 @@
+"""Foley Music: ST-GCN pose encoder + Transformer decoder over MIDI events.
+
+Decoder as in the official code: post-LN layers, sinusoidal positions on the event tokens,
+self-attention with Music-Transformer relative positions (a learned `Er` per layer shared by the
+heads, computed with the memory-efficient skewing), plain cross-attention to the pose memory
+(no positional encoding on the memory, as in the release). One deviation, documented: one
+model serves several instruments, so a learned instrument embedding is added to the memory.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from foley_models.data import vocab
+from foley_models.models.foley_music.config import FoleyMusicConfig
+from foley_models.models.pose_encoder import PoseEncoder
+
+
+def skew(qe: torch.Tensor) -> torch.Tensor:
+    """Music Transformer skewing: [.., L, L] logits against distances (column c is distance
+    L-1-c) -> [.., L, L] with entry (i, j) = logit of query i against distance i - j (j <= i).
+    Entries above the diagonal are meaningless; the causal mask removes them."""
+    length = qe.shape[-1]
+    # Zero the entries whose distance exceeds the query position (c < L-1-i) so nothing wraps.
+    rows = torch.arange(length, device=qe.device)[:, None]
+    cols = torch.arange(length, device=qe.device)[None, :]
+    qe = qe.masked_fill(cols < (length - 1 - rows), 0.0)
+    padded = F.pad(qe, (1, 0))  # [.., L, L+1]
+    padded = padded.reshape(*qe.shape[:-2], length + 1, length)
+    return padded[..., 1:, :]
+
+
+def relative_logits(q: torch.Tensor, er: torch.Tensor, total: int) -> torch.Tensor:
+    """Relative-position logits for queries q [B, H, Lq, D] at the last Lq of `total` positions.
+
+    Square case (training): the skew. Incremental case (one new query against the cache): a
+    direct product with the distances total-1..0. Other cases pad the queries to a square.
+    """
+    lq = q.shape[2]
+    if lq > er.shape[0] or total > er.shape[0]:
+        raise ValueError(f"sequence of {total} events is longer than the model's {er.shape[0]}")
+    if lq == 1:
+        e = er[er.shape[0] - total :]  # distances total-1 .. 0 for keys 0 .. total-1
+        return torch.einsum("bhqd,kd->bhqk", q, e)
+    if lq != total:
+        q = F.pad(q, (0, 0, total - lq, 0))
+    e = er[er.shape[0] - total :]
+    return skew(torch.einsum("bhqd,kd->bhqk", q, e))[:, :, total - lq :]
+
+
+class RelativeSelfAttention(nn.Module):
+    def __init__(self, d_model: int, heads: int, max_len: int, dropout: float) -> None:
+        super().__init__()
+        self.heads, self.head_dim = heads, d_model // heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.out = nn.Linear(d_model, d_model)
+        self.er = nn.Parameter(torch.randn(max_len, self.head_dim) * self.head_dim**-0.5)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        """x [B, L, d] -> [B, L, d]; with a cache, x holds only the new positions."""
+        b, length, d = x.shape
+        q, k, v = self.qkv(x).view(b, length, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        if cache is not None:  # incremental decoding: append to the cached keys/values
+            if "k" in cache:
+                k = torch.cat([cache["k"], k], dim=2)
+                v = torch.cat([cache["v"], v], dim=2)
+            cache["k"], cache["v"] = k, v
+        total = k.shape[2]
+        logits = (q @ k.transpose(-1, -2) + relative_logits(q, self.er, total)) / math.sqrt(
+            self.head_dim
+        )  # [B, H, Lq, Lk]
+        past = total - length
+        causal = torch.ones(length, total, dtype=torch.bool, device=x.device).triu(past + 1)
+        logits = logits.masked_fill(causal, float("-inf"))
+        attn = self.dropout(torch.softmax(logits, dim=-1))
+        y = (attn @ v).transpose(1, 2).reshape(b, length, d)
+        return self.out(y)
+
+
+class DecoderLayer(nn.Module):
+    """Post-LN: x = LN(x + SelfAttn(x)); x = LN(x + CrossAttn(x, memory)); x = LN(x + FF(x))."""
+
+    def __init__(self, config: FoleyMusicConfig) -> None:
+        super().__init__()
+        d = config.d_model
+        self.self_attn = RelativeSelfAttention(d, config.heads, config.max_events, config.dropout)
+        self.cross_attn = nn.MultiheadAttention(
+            d, config.heads, dropout=config.dropout, batch_first=True
+        )
+        self.ff = nn.Sequential(
+            nn.Linear(d, config.ff_dim),
+            nn.ReLU(),
+            nn.Dropout(config.dropout),
+            nn.Linear(config.ff_dim, d),
+        )
+        self.norms = nn.ModuleList([nn.LayerNorm(d) for _ in range(3)])
+        self.drop = nn.Dropout(config.dropout)
+
+    def forward(self, x, memory, cache=None):
+        x = self.norms[0](x + self.drop(self.self_attn(x, cache)))
+        cross, _ = self.cross_attn(x, memory, memory, need_weights=False)
+        x = self.norms[1](x + self.drop(cross))
+        return self.norms[2](x + self.drop(self.ff(x)))
+
+
+def sinusoid(positions: torch.Tensor, d: int) -> torch.Tensor:
+    """[L] positions -> [L, d] sinusoidal encodings."""
+    i = torch.arange(0, d, 2, device=positions.device, dtype=torch.float32)
+    angle = positions[:, None].float() / (10000 ** (i / d))[None, :]
+    pe = torch.zeros(len(positions), d, device=positions.device)
+    pe[:, 0::2], pe[:, 1::2] = torch.sin(angle), torch.cos(angle)
+    return pe
+
+
+class FoleyMusic(nn.Module):
+    def __init__(self, config: FoleyMusicConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = PoseEncoder(config.encoder)
+        self.memory_norm = nn.LayerNorm(config.d_model)
+        self.instrument = nn.Embedding(len(config.instruments), config.d_model)
+        self.embed = nn.Embedding(vocab.VOCAB_SIZE, config.d_model)
+        self.layers = nn.ModuleList([DecoderLayer(config) for _ in range(config.layers)])
+        self.drop = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.d_model, vocab.VOCAB_SIZE)
+
+    def instrument_ids(self, instruments: list[str], device) -> torch.Tensor:
+        try:
+            ids = [self.config.instruments.index(name) for name in instruments]
+        except ValueError:
+            raise ValueError(
+                f"this model knows {', '.join(self.config.instruments)}; not "
+                f"{sorted(set(instruments) - set(self.config.instruments))}"
+            ) from None
+        return torch.tensor(ids, device=device)
+
+    def encode(self, pose: torch.Tensor, instrument: torch.Tensor) -> torch.Tensor:
+        """pose [B, T, C, V, M], instrument ids [B] -> memory [B, T', d]."""
+        memory = self.encoder(pose) + self.instrument(instrument)[:, None, :]
+        return self.memory_norm(memory)
+
+    def decode(
+        self,
+        tokens: torch.Tensor,
+        memory: torch.Tensor,
+        caches: list | None = None,
+        offset: int = 0,
+    ) -> torch.Tensor:
+        """tokens [B, L] at positions offset.. -> logits [B, L, vocab]."""
+        positions = torch.arange(offset, offset + tokens.shape[1], device=tokens.device)
+        x = self.drop(self.embed(tokens) + sinusoid(positions, self.config.d_model))
+        # No padding mask is needed: PAD only follows EOS and attention is causal, so real
+        # tokens never see it; the loss ignores PAD positions.
+        for i, layer in enumerate(self.layers):
+            x = layer(x, memory, None if caches is None else caches[i])
+        return self.head(x)
+
+    def forward(self, pose, instrument, tokens):
+        return self.decode(tokens, self.encode(pose, instrument))

@@ -1,0 +1,41 @@
+"""System keys and how to build, train and load each system.
+
+Every system package (`foley_models.models.<key>`) exposes the same names: `config.preset`,
+`config.<Name>Config`, `train.Task` (the hooks of the shared training loop) and
+`generate.Generator` (the shared generation interface).
+"""
+
+import importlib
+from pathlib import Path
+
+import torch
+
+from foley_models.models import checkpoint
+
+SYSTEMS = ("foley_music", "samplernn", "wavenet", "gan")
+_AVAILABLE = ("foley_music",)
+
+
+def system_module(system: str, part: str):
+    if system not in SYSTEMS:
+        raise ValueError(f"unknown system {system!r}; known: {', '.join(SYSTEMS)}")
+    if system not in _AVAILABLE:
+        raise ValueError(f"system {system!r} is not implemented yet")
+    return importlib.import_module(f"foley_models.models.{system}.{part}")
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("CUDA was asked for but no GPU is available")
+    return torch.device(device)
+
+
+def load_generator(checkpoint_path: str | Path, device: str = "auto"):
+    """The generator a checkpoint describes, on the device asked for."""
+    payload = checkpoint.load(checkpoint_path)
+    module = system_module(payload["system"], "generate")
+    return module.Generator.from_checkpoint(
+        payload, resolve_device(device), source=Path(checkpoint_path)
+    )

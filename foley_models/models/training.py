@@ -1,0 +1,174 @@
+"""The one training loop every system uses: seeded, resumable, validated, logged.
+
+A system supplies a `Task` with: `model` (built from its config), `train_batch(rng)`,
+`loss(batch) -> (loss, metrics)`, `validate() -> metrics` (with "val_loss"), `lr(step)`, and
+`config`. The loop writes RUN_DIR/last.pt (with optimizer and RNG state, for --resume),
+RUN_DIR/best.pt (lowest validation loss) and RUN_DIR/log.csv.
+"""
+
+import csv
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from foley_models.models import checkpoint
+
+
+@dataclass
+class TrainOptions:
+    system: str
+    preset: str
+    out: Path
+    max_steps: int
+    seed: int = 0
+    resume: bool = False
+    val_every: int = 200
+    log_every: int = 25
+    max_minutes: float | None = None
+    progress: bool = True
+
+
+def _rng_state(rng: np.random.Generator) -> dict:
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": rng.bit_generator.state,
+        "python": list(random.getstate()[1]),
+        "python_version": random.getstate()[0],
+    }
+
+
+def _set_rng_state(rng: np.random.Generator, state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    rng.bit_generator.state = state["numpy"]
+    random.setstate((state["python_version"], tuple(state["python"]), None))
+
+
+def train(task, options: TrainOptions) -> dict:
+    out = Path(options.out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(options.seed)
+    random.seed(options.seed)
+    rng = np.random.default_rng(options.seed)
+    model = task.model
+    optimizer = torch.optim.Adam(
+        model.parameters(),
+        lr=1.0,
+        betas=(0.9, 0.98),
+        eps=1e-9,
+        weight_decay=task.config.weight_decay,
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: task.lr(s + 1))
+    step, best = 0, float("inf")
+    last_path, best_path, log_path = out / "last.pt", out / "best.pt", out / "log.csv"
+    if options.resume and last_path.is_file():
+        payload = checkpoint.load(last_path)
+        if payload["system"] != options.system:
+            raise checkpoint.CheckpointError(
+                f"{last_path}: holds a {payload['system']} run, not {options.system}"
+            )
+        model.load_state_dict(payload["model"])
+        state = payload["train_state"]
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        _set_rng_state(rng, state["rng"])
+        step, best = payload["step"], state["best"]
+    elif not options.resume and log_path.exists():
+        log_path.unlink()
+    new_log = not log_path.exists()
+    log = log_path.open("a", newline="")
+    writer = csv.writer(log)
+    if new_log:
+        writer.writerow(["step", "split", "loss", "metric", "value", "lr", "elapsed_s"])
+    started = time.perf_counter()
+    metrics: dict = {}
+
+    def save_last():
+        checkpoint.save(
+            last_path,
+            system=options.system,
+            preset=options.preset,
+            config=task.config,
+            model=model,
+            step=step,
+            metrics=metrics,
+            train_state={
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "rng": _rng_state(rng),
+                "best": best,
+            },
+        )
+
+    bar = tqdm(
+        total=options.max_steps,
+        initial=step,
+        disable=not options.progress,
+        desc=f"train {options.system}",
+    )
+    try:
+        while step < options.max_steps:
+            model.train()
+            batch = task.train_batch(rng)
+            loss, batch_metrics = task.loss(batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if task.config.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), task.config.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            bar.update(1)
+            elapsed = time.perf_counter() - started
+            if step % options.log_every == 0 or step == 1:
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+                writer.writerow(
+                    [
+                        step,
+                        "train",
+                        f"{loss.item():.5f}",
+                        "",
+                        "",
+                        f"{scheduler.get_last_lr()[0]:.3g}",
+                        f"{elapsed:.1f}",
+                    ]
+                )
+                for name, value in batch_metrics.items():
+                    writer.writerow([step, "train", "", name, f"{value:.5f}", "", f"{elapsed:.1f}"])
+                log.flush()
+            out_of_time = options.max_minutes is not None and elapsed > options.max_minutes * 60
+            if step % options.val_every == 0 or step == options.max_steps or out_of_time:
+                model.eval()
+                with torch.no_grad():
+                    metrics = task.validate()
+                metrics["step"] = step
+                for name, value in metrics.items():
+                    writer.writerow([step, "val", "", name, f"{value:.5f}", "", f"{elapsed:.1f}"])
+                log.flush()
+                if metrics["val_loss"] < best:
+                    best = metrics["val_loss"]
+                    checkpoint.save(
+                        best_path,
+                        system=options.system,
+                        preset=options.preset,
+                        config=task.config,
+                        model=model,
+                        step=step,
+                        metrics=metrics,
+                    )
+                save_last()
+            if out_of_time:
+                break
+    finally:
+        bar.close()
+        log.close()
+    return {
+        "step": step,
+        "best_val_loss": best,
+        "last": metrics,
+        "minutes": (time.perf_counter() - started) / 60,
+    }

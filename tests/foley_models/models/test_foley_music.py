@@ -1,0 +1,243 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from foley_models import load_generator
+from foley_models.data import vocab
+from foley_models.data.layouts import BODY65, HANDS
+from foley_models.models import checkpoint
+from foley_models.models.foley_music import generate, train
+from foley_models.models.foley_music.config import preset
+from foley_models.models.foley_music.model import FoleyMusic, relative_logits
+from foley_models.models.pose_encoder import PoseEncoder, PoseEncoderConfig, spatial_partition
+
+
+def _model(seed=0, **overrides):
+    torch.manual_seed(seed)
+    return FoleyMusic(preset("debug", **overrides)).eval()
+
+
+def _pose(b=2, t=44, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(b, t, 3, 65, 1, generator=g)
+
+
+def test_spatial_partition_has_three_subsets_covering_the_graph():
+    a = spatial_partition(BODY65)
+    assert a.shape == (3, 65, 65)
+    support = (a > 0).sum(axis=0)
+    expected = np.eye(65) + BODY65.adjacency()
+    assert ((support > 0) == (expected > 0)).all()
+    assert (np.diag(a[0]) > 0).all() and np.allclose(np.diag(a[1]), 0)
+    assert spatial_partition(HANDS).shape == (3, 42, 42)
+
+
+def test_paper_preset_is_the_papers_model():
+    c = preset("paper")
+    assert (c.d_model, c.layers, c.heads, c.ff_dim, c.dropout, c.max_events) == (
+        512,
+        6,
+        8,
+        1024,
+        0.1,
+        512,
+    )
+    assert (c.clip_s, c.midi_window_s) == (6.0, 6.5)
+    assert len(c.encoder.channels) == 10 and c.encoder.temporal_kernel == 9
+    assert c.encoder.downsample == 4
+    memory = PoseEncoder(c.encoder).eval()(torch.zeros(1, 132, 3, 65, 1))
+    assert memory.shape == (1, 33, 512)  # 6 s at 22 fps -> 33 memory tokens
+
+
+def test_debug_shapes_and_build_time():
+    import time
+
+    start = time.perf_counter()
+    model = _model()
+    assert time.perf_counter() - start < 1.0
+    memory = model.encode(_pose(), torch.tensor([0, 2]))
+    assert memory.shape == (2, 11, 32)
+    logits = model.decode(torch.randint(0, 240, (2, 17)), memory)
+    assert logits.shape == (2, 17, vocab.VOCAB_SIZE)
+
+
+def test_skewed_relative_attention_equals_the_direct_computation():
+    torch.manual_seed(0)
+    b, h, length, d, max_len = 2, 3, 9, 5, 16
+    q = torch.randn(b, h, length, d)
+    er = torch.randn(max_len, d)
+    fast = relative_logits(q, er, length)
+    direct = torch.zeros(b, h, length, length)
+    for i in range(length):
+        for j in range(i + 1):
+            direct[:, :, i, j] = (q[:, :, i] * er[max_len - 1 - (i - j)]).sum(-1)
+    causal = torch.ones(length, length, dtype=torch.bool).tril()
+    assert torch.allclose(fast[..., causal], direct[..., causal], atol=1e-5)
+    # The last query alone (incremental decoding) and a tail of queries agree with it too.
+    assert torch.allclose(
+        relative_logits(q[:, :, -1:], er, length)[..., 0, :], direct[:, :, -1], atol=1e-5
+    )
+    tail = relative_logits(q[:, :, -3:], er, length)
+    assert torch.allclose(tail[..., causal[-3:]], direct[:, :, -3:][..., causal[-3:]], atol=1e-5)
+
+
+def test_changing_a_future_token_never_changes_an_earlier_logit():
+    model = _model()
+    memory = model.encode(_pose(b=1), torch.tensor([1]))
+    tokens = torch.randint(0, 240, (1, 20))
+    base = model.decode(tokens, memory)
+    for t in (5, 12, 19):
+        changed = tokens.clone()
+        changed[0, t] = (changed[0, t] + 7) % 240
+        other = model.decode(changed, memory)
+        assert torch.allclose(base[:, :t], other[:, :t], atol=1e-6)
+        assert not torch.allclose(base[:, t:], other[:, t:])
+
+
+def test_cached_and_uncached_greedy_decoding_give_identical_tokens():
+    model = _model(seed=3)
+    memory = model.encode(_pose(b=3, seed=1), torch.tensor([0, 1, 3]))
+    kwargs = dict(max_events=60, end_s=None, greedy=True)
+    cached = generate.decode_tokens(model, memory, use_cache=True, **kwargs)
+    plain = generate.decode_tokens(model, memory, use_cache=False, **kwargs)
+    assert cached == plain
+    assert max(len(s) for s in cached) > 10
+
+
+def test_sampling_filters_and_seeded_sampling_repeat():
+    logits = torch.tensor([[3.0, 2.0, 1.0, 0.0, -1.0]])
+    top2 = generate._filter_logits(logits, top_k=2, top_p=None)
+    assert torch.isinf(top2[0, 2:]).all() and not torch.isinf(top2[0, :2]).any()
+    probs = torch.softmax(logits, -1)[0]
+    nucleus = generate._filter_logits(logits, top_k=None, top_p=float(probs[0] + 0.01))
+    assert (~torch.isinf(nucleus[0])).sum() == 2
+    model = _model(seed=4)
+    memory = model.encode(_pose(b=2), torch.tensor([0, 0]))
+
+    def sample(seed):
+        g = torch.Generator().manual_seed(seed)
+        return generate.decode_tokens(
+            model,
+            memory,
+            max_events=40,
+            end_s=None,
+            greedy=False,
+            temperature=1.2,
+            top_k=20,
+            top_p=0.95,
+            generator=g,
+        )
+
+    assert sample(5) == sample(5)
+    assert sample(5) != sample(6)
+
+
+def test_decoding_stops_at_the_event_limit_and_when_time_passes_the_clip_end():
+    model = _model(seed=5)
+    with torch.no_grad():  # make time-shifts overwhelmingly likely
+        model.head.bias.zero_()
+        model.head.bias[vocab.TIME_SHIFT + 31] = 50.0
+    memory = model.encode(_pose(b=1), torch.tensor([0]))
+    (limited,) = generate.decode_tokens(model, memory, max_events=7, end_s=None)
+    assert len(limited) == 7
+    (timed,) = generate.decode_tokens(model, memory, max_events=100, end_s=2.0)
+    shift = vocab.SHIFT_SECONDS[31]
+    assert len(timed) == math.floor(2.0 / shift) + 1  # the shift that passes 2 s ends it
+
+
+def test_one_training_step_lowers_the_loss_on_a_fixed_batch(tiny_dataset):
+    task = train.Task(preset("debug"), tiny_dataset, torch.device("cpu"))
+    batch = task.train_batch(np.random.default_rng(0))
+    optimizer = torch.optim.Adam(task.model.parameters(), lr=3e-3)
+    task.model.train()
+    before, _ = task.loss(batch)
+    optimizer.zero_grad()
+    before.backward()
+    optimizer.step()
+    task.model.eval()
+    with torch.no_grad():
+        after, _ = task.loss(batch)
+    assert after.item() < before.item()
+
+
+def test_validation_accuracy_excludes_padding(tiny_dataset):
+    task = train.Task(preset("debug"), tiny_dataset, torch.device("cpu"))
+    batch = train.collate(task.val_clips[:4], task.model, task.device)
+    y = batch["y"]
+    assert (y == vocab.PAD).any()  # this batch has padding...
+    _, accuracy = train.loss_and_accuracy(task.model, batch)
+    logits = task.model(batch["pose"], batch["instrument"], batch["x"])
+    real = y != vocab.PAD
+    expected = ((logits.argmax(-1) == y) & real).sum() / real.sum()
+    assert accuracy.item() == pytest.approx(expected.item())  # ...that is not counted
+
+
+def test_checkpoint_round_trip_and_generation_length(tmp_path, tiny_dataset):
+    model = _model(seed=6)
+    path = checkpoint.save(
+        tmp_path / "m.pt",
+        system="foley_music",
+        preset="debug",
+        config=model.config,
+        model=model,
+        step=3,
+        metrics={},
+    )
+    gen = load_generator(path, "cpu")
+    assert gen.config == model.config
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, gen.model.state_dict()[name])
+    pose = np.load(tiny_dataset / "pose" / "violin-00001.npy")[:66]
+    (out,) = gen.generate([pose], "violin", seed=0, max_events=40)
+    assert out.audio.dtype == np.float32 and out.sample_rate == 22050
+    assert len(out.audio) == round(66 / 22 * 22050)
+    assert out.midi.instruments[0].program == 40
+
+
+def test_unknown_format_and_corrupt_checkpoints_are_refused(tmp_path):
+    model = _model()
+    path = checkpoint.save(
+        tmp_path / "m.pt",
+        system="foley_music",
+        preset="debug",
+        config=model.config,
+        model=model,
+        step=0,
+        metrics={},
+    )
+    payload = torch.load(path, weights_only=True)
+    payload["format_version"] = 99
+    torch.save(payload, tmp_path / "future.pt")
+    with pytest.raises(checkpoint.CheckpointError, match="format 99 is not supported"):
+        load_generator(tmp_path / "future.pt", "cpu")
+    (tmp_path / "broken.pt").write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(checkpoint.CheckpointError, match="not a readable checkpoint"):
+        load_generator(tmp_path / "broken.pt", "cpu")
+    with pytest.raises(checkpoint.CheckpointError, match="no such checkpoint"):
+        load_generator(tmp_path / "missing.pt", "cpu")
+
+
+def test_generate_refuses_bad_poses_and_unknown_instruments(tmp_path):
+    model = _model()
+    gen = generate.Generator(model, torch.device("cpu"))
+    with pytest.raises(ValueError, match="clip 0: pose shape"):
+        gen.generate([np.zeros((44, 3, 25, 1), np.float32)], "violin")
+    with pytest.raises(ValueError, match="not \\['banjo'\\]"):
+        gen.generate([np.zeros((44, 3, 65, 1), np.float32)], "banjo")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU")
+def test_cuda_generation_matches_cpu_greedy():
+    model = _model(seed=7)
+    memory_cpu = model.encode(_pose(b=2), torch.tensor([0, 1]))
+    cpu = generate.decode_tokens(model, memory_cpu, max_events=30, end_s=None)
+    gpu_model = model.to("cuda")
+    memory = gpu_model.encode(_pose(b=2).cuda(), torch.tensor([0, 1]).cuda())
+    assert generate.decode_tokens(gpu_model, memory, max_events=30, end_s=None) == cpu
+
+
+def test_pose_encoder_rejects_mismatched_block_lists():
+    with pytest.raises(ValueError, match="one entry per block"):
+        PoseEncoder(PoseEncoderConfig(channels=(8, 8), strides=(1,)))

@@ -1,0 +1,128 @@
+import csv
+
+import numpy as np
+import pytest
+
+from foley_models.cli import main
+from foley_models.models import checkpoint
+
+
+def _train(tiny_dataset, out, *extra):
+    return main(
+        [
+            "train",
+            "foley_music",
+            "--data",
+            str(tiny_dataset),
+            "--preset",
+            "debug",
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+            "--val-every",
+            "4",
+            *extra,
+        ]
+    )
+
+
+def test_training_writes_best_last_and_a_log_and_resumes(tiny_dataset, tmp_path):
+    assert _train(tiny_dataset, tmp_path, "--max-steps", "4") == 0
+    last = checkpoint.load(tmp_path / "last.pt")
+    best = checkpoint.load(tmp_path / "best.pt")
+    assert (last["system"], last["preset"], last["step"]) == ("foley_music", "debug", 4)
+    assert "train_state" in last and "train_state" not in best
+    rows = list(csv.DictReader((tmp_path / "log.csv").open()))
+    assert any(r["metric"] == "val_accuracy" for r in rows)
+    assert _train(tiny_dataset, tmp_path, "--max-steps", "8", "--resume") == 0
+    assert checkpoint.load(tmp_path / "last.pt")["step"] == 8
+    steps = [
+        int(r["step"])
+        for r in csv.DictReader((tmp_path / "log.csv").open())
+        if r["metric"] == "val_loss"
+    ]
+    assert steps == [4, 8]
+
+
+def test_resuming_gives_the_same_weights_as_training_straight_through(tiny_dataset, tmp_path):
+    _train(tiny_dataset, tmp_path / "a", "--max-steps", "8")
+    _train(tiny_dataset, tmp_path / "b", "--max-steps", "4")
+    _train(tiny_dataset, tmp_path / "b", "--max-steps", "8", "--resume")
+    a = checkpoint.load(tmp_path / "a" / "last.pt")["model"]
+    b = checkpoint.load(tmp_path / "b" / "last.pt")["model"]
+    for name in a:
+        assert np.allclose(a[name].numpy(), b[name].numpy(), atol=1e-6), name
+
+
+def test_generate_and_evaluate_commands(tiny_dataset, tmp_path, capsys):
+    _train(tiny_dataset, tmp_path / "run", "--max-steps", "2")
+    ckpt = tmp_path / "run" / "best.pt"
+    pose = tiny_dataset / "pose" / "piano-00000.npy"
+    code = main(
+        [
+            "generate",
+            "--checkpoint",
+            str(ckpt),
+            "--pose",
+            str(pose),
+            "--instrument",
+            "piano",
+            "--out",
+            str(tmp_path / "o.wav"),
+            "--midi",
+            str(tmp_path / "o.mid"),
+            "--device",
+            "cpu",
+        ]
+    )
+    assert code == 0 and (tmp_path / "o.wav").stat().st_size > 1000
+    assert (tmp_path / "o.mid").exists()
+    code = main(
+        [
+            "evaluate",
+            "--data",
+            str(tiny_dataset),
+            "--split",
+            "val",
+            "--checkpoint",
+            str(ckpt),
+            "--max-clips",
+            "4",
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path / "m.json"),
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "shuffled_onset_f1" in out and "foley_music" in out
+    assert (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "nosuch", "--data", "x", "--out", "y"], "unknown system 'nosuch'"),
+        (["train", "wavenet", "--data", "x", "--out", "y"], "not implemented yet"),
+        (
+            [
+                "generate",
+                "--checkpoint",
+                "missing.pt",
+                "--pose",
+                "p.npy",
+                "--instrument",
+                "piano",
+                "--out",
+                "o.wav",
+            ],
+            "not a readable .npy",
+        ),
+    ],
+)
+def test_model_commands_report_user_errors(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
