@@ -1,9 +1,9 @@
 """`dataset synth`: a dataset of synthetic performances whose ground truth is known.
 
 Splits never share a piece or a performer: chorales are dealt into train/val/test pools (80/10/10)
-and so are performers; of each instrument's performances every tenth is val and the next test. The same seed gives the same
-files: every random draw comes from generators seeded by (seed, performance index), and the
-encoders run bit-exact.
+and so are performers; of each instrument's performances every tenth is val and the next test.
+The same seed gives the same files: every random draw comes from generators seeded by (seed,
+performance index), and the encoders run bit-exact.
 """
 
 from dataclasses import dataclass
