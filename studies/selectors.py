@@ -15,6 +15,7 @@ from studies.models import (
     Session,
     Study,
     Trial,
+    TrialSlot,
     Vote,
 )
 
@@ -158,3 +159,58 @@ def study_progress(*, study: Study) -> StudyProgress:
         min_chosen_item_system=min(chosen.values(), default=0),
         max_chosen_item_system=max(chosen.values(), default=0),
     )
+
+
+def study_vote_rows(*, study: Study) -> list[dict]:
+    """Every stored vote as a row of the votes CSV of DESIGN.md (check trials included, their
+    slots labelled <kind>-target / <kind>-foil-N, kind being noise or sync)."""
+    votes = (
+        Vote.objects.filter(trial__session__study=study)
+        .select_related("trial__session__participant", "trial__item", "criterion", "slot__system")
+        .order_by("trial__session_id", "trial__index", "criterion__order", "criterion_id")
+    )
+    slot_rows = (
+        TrialSlot.objects.filter(trial__session__study=study)
+        .select_related("system", "check_clip")
+        .order_by("trial_id", "position")
+    )
+    labels: dict[int, list[str]] = {}
+    for slot in slot_rows:
+        names = labels.setdefault(slot.trial_id, [])
+        if slot.system_id:
+            names.append(slot.system.key)
+        elif slot.check_clip.is_target:
+            names.append(f"{slot.check_clip.kind}-target")
+        else:
+            foils = sum("-foil-" in n for n in names)
+            names.append(f"{slot.check_clip.kind}-foil-{foils + 1}")
+    trials = Trial.objects.filter(session__study=study).annotate(
+        n=Count("slots"), n_played=Count("slots", filter=Q(slots__played_to_end_at__isnull=False))
+    )
+    played = {t.pk: t.n == t.n_played for t in trials}
+    rows = []
+    for vote in votes:
+        trial = vote.trial
+        names = labels[trial.pk]
+        participant = trial.session.participant
+        rows.append(
+            {
+                "study": study.slug,
+                "participant": f"{participant.source}:{participant.external_id}",
+                "session": trial.session_id,
+                "trial": trial.pk,
+                "trial_index": trial.index,
+                "item": trial.item.key,
+                "category": trial.item.category,
+                "criterion": vote.criterion.key,
+                "slot_systems": "|".join(names),
+                "chosen_slot": vote.slot.position,
+                "chosen_system": names[vote.slot.position],
+                "is_check": bool(trial.check_kind),
+                "check_expected_system": names[trial.expected_slot] if trial.check_kind else "",
+                "played_all": played[trial.pk],
+                "rt_ms": vote.rt_ms,
+                "submitted_at": vote.submitted_at.isoformat(),
+            }
+        )
+    return rows

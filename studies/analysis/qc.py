@@ -1,0 +1,83 @@
+"""Quality control before estimates, rule by rule. Check trials never enter the estimates.
+
+Rules (thresholds are study settings):
+- failed_checks: a session that failed more check trials than `max_failed_checks` is excluded
+  (a check fails when its criterion's answer is not the expected slot);
+- not_played: a trial whose clips were not all played to the end (if `require_played_all`);
+- same_slot: a session choosing one slot for more than `max_same_slot_share` of its answers
+  (with at least 8 answers) is excluded;
+- too_fast: a trial answered faster than `min_trial_seconds` after its clips ended.
+A vote is kept only if no rule excludes it; each rule's count is reported on its own (a vote can
+be caught by several rules).
+"""
+
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+MIN_ANSWERS_FOR_SAME_SLOT = 8
+
+
+@dataclass(frozen=True)
+class QCSettings:
+    max_failed_checks: int = 1
+    min_trial_seconds: float = 0.0
+    max_same_slot_share: float = 1.0
+    require_played_all: bool = True
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# A check trial tests one criterion: its expected slot is labelled "<kind>-target".
+CHECKED_CRITERION = {"noise": "noise", "sync": "synchronization"}
+
+
+def check_failures(votes: pd.DataFrame) -> pd.Series:
+    """Failed check trials per session, each scored only on the criterion it tests."""
+    checks = votes[votes["is_check"]]
+    if checks.empty:
+        return pd.Series(dtype=int)
+    kind = checks["check_expected_system"].str.split("-").str[0]
+    scored = checks[checks["criterion"] == kind.map(CHECKED_CRITERION)]
+    failed = scored["chosen_system"] != scored["check_expected_system"]
+    per_trial = failed.groupby([scored["session"], scored["trial"]]).any()
+    return per_trial.groupby(level=0).sum()
+
+
+def apply_qc(votes: pd.DataFrame, settings: QCSettings) -> tuple[pd.DataFrame, dict]:
+    """(kept regular votes, report). The report counts votes and sessions per rule."""
+    regular = votes[~votes["is_check"]].copy()
+    rules: dict[str, pd.Series] = {}
+    failures = check_failures(votes)
+    bad_sessions = set(failures[failures > settings.max_failed_checks].index)
+    rules["failed_checks"] = regular["session"].isin(bad_sessions)
+    rules["not_played"] = (
+        (~regular["played_all"])
+        if settings.require_played_all
+        else pd.Series(False, index=regular.index)
+    )
+    counts = regular.groupby("session")["chosen_slot"].agg(
+        lambda s: s.value_counts().iloc[0] / len(s) if len(s) >= MIN_ANSWERS_FOR_SAME_SLOT else 0.0
+    )
+    same = set(counts[counts > settings.max_same_slot_share].index)
+    rules["same_slot"] = regular["session"].isin(same)
+    rules["too_fast"] = regular["rt_ms"] < settings.min_trial_seconds * 1000
+    excluded = pd.Series(False, index=regular.index)
+    report = {
+        "settings": settings.as_dict(),
+        "rules": {},
+        "votes_in": int(len(regular)),
+        "check_votes": int(votes["is_check"].sum()),
+    }
+    for name, mask in rules.items():
+        excluded |= mask
+        report["rules"][name] = {
+            "votes": int(mask.sum()),
+            "sessions": int(regular.loc[mask, "session"].nunique()),
+        }
+    kept = regular[~excluded]
+    report["votes_kept"] = int(len(kept))
+    report["votes_excluded"] = int(excluded.sum())
+    report["participants_kept"] = int(kept["participant"].nunique())
+    return kept, report

@@ -1,0 +1,88 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from studies.analysis.simulate import difference_power, parse_preferences
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        values = sorted({int(v) for v in text.split(",") if v.strip()})
+    except ValueError:
+        raise CommandError(f"{text!r} is not a comma-separated list of integers") from None
+    if not values or values[0] < 1:
+        raise CommandError(f"{text!r} must list positive integers")
+    return values
+
+
+class Command(BaseCommand):
+    help = (
+        "Simulation-based power for the planned comparison (system A vs B share) under "
+        "participant and item clustering; prints the smallest design reaching the power."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--preferences", required=True)
+        parser.add_argument("--compare", required=True, help="A,B: the two systems to compare")
+        parser.add_argument("--participant-sd", type=float, default=0.8)
+        parser.add_argument("--item-sd", type=float, default=0.8)
+        parser.add_argument("--participants", default="20,40,60,80,120")
+        parser.add_argument("--trials", default="10,20", help="trials per participant")
+        parser.add_argument("--items", default="20,40,80")
+        parser.add_argument("--power", type=float, default=0.8)
+        parser.add_argument("--sims", type=int, default=100)
+        parser.add_argument("--bootstrap", type=int, default=200)
+        parser.add_argument("--seed", type=int, default=0)
+
+    def handle(self, *args, **options):
+        try:
+            prefs = parse_preferences(options["preferences"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        pair = [s.strip() for s in options["compare"].split(",")]
+        if len(pair) != 2 or not all(s in prefs for s in pair):
+            raise CommandError(f"--compare needs two of: {', '.join(prefs)}")
+        if not 0 < options["power"] < 1:
+            raise CommandError("--power must be between 0 and 1")
+        designs = sorted(
+            (
+                (p, t, i)
+                for p in _ints(options["participants"])
+                for t in _ints(options["trials"])
+                for i in _ints(options["items"])
+            ),
+            key=lambda d: (d[0] * d[1], d[2], d[0]),
+        )
+        self.stdout.write(
+            f"{'participants':>12} {'trials':>6} {'items':>5} {'votes':>6} {'power':>6}"
+        )
+        for participants, trials, items in designs:
+            power = difference_power(
+                prefs,
+                pair[0],
+                pair[1],
+                participants=participants,
+                trials=trials,
+                items=items,
+                participant_sd=options["participant_sd"],
+                item_sd=options["item_sd"],
+                sims=options["sims"],
+                b=options["bootstrap"],
+                seed=options["seed"],
+            )
+            self.stdout.write(
+                f"{participants:>12} {trials:>6} {items:>5} "
+                f"{participants * trials:>6} {power:>6.2f}"
+            )
+            if power >= options["power"]:
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"Smallest design reaching power {options['power']}: {participants} "
+                        f"participants x {trials} trials on {items} items "
+                        f"({participants * trials} votes per criterion)."
+                    )
+                )
+                return
+        self.stdout.write(
+            self.style.WARNING(
+                "No design in the grid reaches the asked power; widen --participants/--items."
+            )
+        )

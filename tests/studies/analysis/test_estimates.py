@@ -1,0 +1,113 @@
+"""Point estimates, Wilson intervals and tests equal scipy/statsmodels computed independently."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportion_confint
+
+from studies.analysis import estimates
+from studies.analysis.bootstrap import pigeonhole
+from studies.analysis.qc import QCSettings, apply_qc
+from studies.analysis.simulate import simulate_votes
+
+PREFS = {"foley_music": 0.4, "wavenet": 0.25, "samplernn": 0.2, "gan": 0.15}
+
+
+def test_shares_wilson_and_chance_tests_match_scipy_and_statsmodels():
+    frame = simulate_votes(PREFS, participants=30, trials=10, items=20, seed=1)
+    systems = list(PREFS)
+    est = estimates.criterion_estimates(frame, systems, b=300, seed=0)
+    counts = frame["chosen_system"].value_counts()
+    n = len(frame)
+    assert est["n"] == n == 300
+    for s in systems:
+        v = est["systems"][s]
+        k = int(counts.get(s, 0))
+        assert v["n"] == k and v["share"] == pytest.approx(k / n)
+        low, high = proportion_confint(k, n, alpha=0.05, method="wilson")
+        assert (v["wilson_low"], v["wilson_high"]) == pytest.approx((low, high))
+        assert v["p_vs_chance_naive"] == pytest.approx(stats.binomtest(k, n, 0.25).pvalue)
+        assert v["ci_low"] <= v["share"] <= v["ci_high"]
+    chi = stats.chisquare([int(counts.get(s, 0)) for s in systems])
+    assert est["omnibus"]["chi2_naive"] == pytest.approx(chi.statistic)
+    assert est["omnibus"]["p_naive"] == pytest.approx(chi.pvalue)
+    assert len(est["pairwise"]) == 6
+    # Plackett-Luce top-1 (choix) with complete choice sets: strengths = centred log shares.
+    logs = np.log([counts[s] / n for s in systems])
+    assert [est["strengths"][s]["strength"] for s in systems] == pytest.approx(
+        logs - logs.mean(), abs=1e-3
+    )
+
+
+def test_holm_and_bh_match_statsmodels():
+    p = [0.01, 0.04, 0.03, 0.2, 0.002, 0.5]
+    assert estimates.holm(p) == pytest.approx(multipletests(p, method="holm")[1].tolist())
+    assert estimates.benjamini_hochberg(p) == pytest.approx(
+        multipletests(p, method="fdr_bh")[1].tolist()
+    )
+
+
+def test_sign_flip_p_is_exact_for_few_items_and_agrees_with_scipy_for_many():
+    d = np.array([3.0, 1.0, 2.0, -1.0, 4.0])
+    # Exact: enumerate 32 sign patterns by hand.
+    patterns = np.array([[1 if (i >> j) & 1 else -1 for j in range(5)] for i in range(32)])
+    expected = np.mean(np.abs(patterns @ d) >= abs(d.sum()))
+    assert estimates.sign_flip_p(d) == pytest.approx(expected)
+    rng = np.random.default_rng(0)
+    many = rng.normal(0.3, 1, 40)
+    ours = estimates.sign_flip_p(many, seed=1)
+    theirs = stats.permutation_test(
+        (many,), np.mean, permutation_type="samples", n_resamples=9999, random_state=2
+    ).pvalue
+    assert ours == pytest.approx(theirs, abs=0.02)
+
+
+def test_krippendorff_alpha_is_high_for_unanimous_items_and_low_for_random():
+    unanimous = np.array([[5, 0, 0, 0], [0, 5, 0, 0], [0, 0, 5, 0], [0, 0, 0, 5]], float)
+    assert estimates.agreement(unanimous) == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    noisy = rng.multinomial(8, [0.25] * 4, size=30).astype(float)
+    assert abs(estimates.agreement(noisy)) < 0.1
+
+
+def test_pigeonhole_bootstrap_is_seeded_and_sums_to_one():
+    frame = simulate_votes(PREFS, participants=10, trials=5, items=8, seed=2)
+    part = frame["participant"].astype(int).to_numpy()
+    item = frame["item"].astype(int).to_numpy()
+    outcome = frame["chosen_system"].map({s: i for i, s in enumerate(PREFS)}).to_numpy()
+    a = pigeonhole(part, item, outcome, 4, b=50, seed=3)
+    b = pigeonhole(part, item, outcome, 4, b=50, seed=3)
+    assert np.array_equal(a, b) and a.shape == (50, 4)
+    assert np.allclose(a.sum(axis=1), 1.0)
+
+
+def test_position_bias_is_found_and_flags_the_slot_a_clicker():
+    frame = simulate_votes(PREFS, participants=20, trials=20, items=10, position_bias=1.5, seed=4)
+    lazy = frame["participant"] == "0"
+    frame.loc[lazy, "chosen_slot"] = 0
+    frame.loc[lazy, "chosen_system"] = frame.loc[lazy, "slot_systems"].str.split("|").str[0]
+    result = estimates.position_bias(frame, b=200, seed=0)
+    assert result["slots"]["A"]["ci_low"] > 0.25
+    assert "0" in [f["participant"] for f in result["flagged_participants"]]
+
+
+def test_quality_control_reports_each_rule_and_drops_check_trials():
+    frame = simulate_votes(PREFS, participants=6, trials=10, items=5, seed=5)
+    frame.loc[frame.index[:3], "played_all"] = False
+    frame.loc[frame.index[3:5], "rt_ms"] = 100
+    check = frame.iloc[[0]].copy()
+    check["is_check"] = True
+    check["criterion"] = "noise"
+    check["slot_systems"] = "noise-target|noise-foil-1|noise-foil-2|noise-foil-3"
+    check["check_expected_system"] = "noise-target"
+    check["chosen_slot"] = 1
+    check["chosen_system"] = "noise-foil-1"
+    votes = pd.concat([frame, check, check.assign(trial=999)], ignore_index=True)
+    kept, report = apply_qc(votes, QCSettings(max_failed_checks=1, min_trial_seconds=1.0))
+    assert report["check_votes"] == 2 and not kept["is_check"].any()
+    assert report["rules"]["not_played"]["votes"] == 3
+    assert report["rules"]["too_fast"]["votes"] == 2
+    assert report["rules"]["failed_checks"]["sessions"] == 1  # two failed checks > 1
+    assert report["votes_kept"] == len(kept) == 60 - 10  # session 0's 10 votes all gone

@@ -1,0 +1,70 @@
+import pytest
+
+from studies.analysis.votes import COLUMNS, VotesError, read_votes
+
+HEADER = ",".join(COLUMNS)
+
+
+def _row(**changes):
+    row = {
+        "study": "s",
+        "participant": "p1",
+        "session": "1",
+        "trial": "10",
+        "trial_index": "0",
+        "item": "i1",
+        "category": "piano",
+        "criterion": "overall",
+        "slot_systems": "a|b|c|d",
+        "chosen_slot": "1",
+        "chosen_system": "b",
+        "is_check": "False",
+        "check_expected_system": "",
+        "played_all": "True",
+        "rt_ms": "1200",
+        "submitted_at": "2026-11-21T10:00:00+00:00",
+    }
+    row.update(changes)
+    return ",".join(row[c] for c in COLUMNS)
+
+
+def _write(tmp_path, *rows, header=HEADER):
+    path = tmp_path / "votes.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def test_a_good_file_is_read_with_types(tmp_path):
+    votes = read_votes(
+        _write(tmp_path, _row(), _row(criterion="noise", chosen_slot="3", chosen_system="d"))
+    )
+    assert len(votes) == 2
+    assert votes["chosen_slot"].tolist() == [1, 3]
+    assert votes["is_check"].tolist() == [False, False]
+    assert votes["n_slots"].tolist() == [4, 4]
+
+
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        ((_row(chosen_slot="4"),), "votes.csv:2: chosen_slot 4 is out of range for 4 slots"),
+        ((_row(), _row(chosen_slot="x")), "votes.csv:3: chosen_slot, trial_index and rt_ms"),
+        ((_row(chosen_system="c"),), "votes.csv:2: chosen_system 'c' is not the system in slot"),
+        ((_row(), _row()), "votes.csv:3: duplicate of line 2"),
+        ((_row(slot_systems="a|a|b|c"),), "votes.csv:2: slot_systems 'a|a|b|c' must list"),
+        ((_row(is_check="maybe"),), "votes.csv:2: is_check must be true/false"),
+        ((_row(is_check="True", check_expected_system="z"),), "votes.csv:2: check_expected"),
+    ],
+)
+def test_bad_rows_name_their_line(tmp_path, rows, message):
+    with pytest.raises(VotesError, match=message):
+        read_votes(_write(tmp_path, *rows))
+
+
+def test_missing_columns_and_unknown_systems(tmp_path):
+    with pytest.raises(VotesError, match="missing columns: chosen_system"):
+        read_votes(_write(tmp_path, "x", header=HEADER.replace(",chosen_system", "")))
+    with pytest.raises(VotesError, match="votes.csv:2: unknown systems c, d"):
+        read_votes(_write(tmp_path, _row()), known_systems={"a", "b"})
+    with pytest.raises(VotesError, match="no such file"):
+        read_votes(tmp_path / "nope.csv")
