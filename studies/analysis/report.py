@@ -18,11 +18,26 @@ CRITERIA_ORDER = ("correctness", "noise", "synchronization", "overall")
 
 
 def systems_of(votes: pd.DataFrame) -> list[str]:
+    """The systems every regular trial shows (in order of first appearance); a row showing
+    another set is an error naming its line."""
+    regular = votes[~votes["is_check"]]
+    sets = regular["slot_systems"].map(lambda names: frozenset(names.split("|")))
+    common = sets.value_counts().index[0]
+    odd = regular[sets != common]
+    if len(odd):
+        row = odd.iloc[0]
+        raise ValueError(
+            f"line {row['line']}: trial shows {row['slot_systems']!r}, but the "
+            f"other trials show {'|'.join(sorted(common))}; every regular trial "
+            "must show every system once"
+        )
     seen: list[str] = []
-    for names in votes.loc[~votes["is_check"], "slot_systems"]:
+    for names in regular["slot_systems"]:
         for s in names.split("|"):
             if s not in seen:
                 seen.append(s)
+        if len(seen) == len(common):
+            break
     return seen
 
 
@@ -94,6 +109,29 @@ def analyze(
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     return summary
+
+
+def summary_json(summary: dict) -> dict:
+    """The summary.json contract: criterion -> scope -> system -> n, share, ci_low, ci_high,
+    wilson_low, wilson_high, p_vs_chance (and more), plus pairwise, alpha, omnibus, strengths,
+    position bias, exclusions, settings and the checklist."""
+    out: dict = {}
+    extra = {"pairwise": {}, "alpha": {}, "omnibus": {}, "strengths": {}, "scope_sizes": {}}
+    for criterion, scopes in summary["criteria"].items():
+        out[criterion] = {scope: est["systems"] for scope, est in scopes.items()}
+        extra["pairwise"][criterion] = {scope: est["pairwise"] for scope, est in scopes.items()}
+        extra["alpha"][criterion] = {
+            scope: est["krippendorff_alpha"] for scope, est in scopes.items()
+        }
+        extra["omnibus"][criterion] = {scope: est["omnibus"] for scope, est in scopes.items()}
+        extra["strengths"][criterion] = {scope: est["strengths"] for scope, est in scopes.items()}
+        extra["scope_sizes"][criterion] = {
+            scope: {k: est[k] for k in ("n", "participants", "items")}
+            for scope, est in scopes.items()
+        }
+    for key in ("position_bias", "exclusions", "settings", "checklist", "systems", "categories"):
+        extra[key] = summary[key]
+    return {**out, **extra}
 
 
 def shares_table(summary: dict) -> pd.DataFrame:
@@ -261,7 +299,9 @@ def write_outputs(summary: dict, out: Path) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = [
-        atomic_write_bytes(out / "summary.json", json.dumps(summary, indent=2).encode()),
+        atomic_write_bytes(
+            out / "summary.json", json.dumps(summary_json(summary), indent=2).encode()
+        ),
         atomic_write_bytes(out / "shares.csv", shares_table(summary).to_csv(index=False).encode()),
         atomic_write_bytes(
             out / "pairwise.csv", pairwise_table(summary).to_csv(index=False).encode()

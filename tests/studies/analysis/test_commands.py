@@ -55,7 +55,7 @@ def test_export_then_analyze_the_csv_and_the_study(answered_study, tmp_path):
     call_command("analyze", "sim", "--out", str(tmp_path / "b"), "--bootstrap", "200")
     for out in ("a", "b"):
         summary = json.loads((tmp_path / out / "summary.json").read_text())
-        overall = summary["criteria"]["overall"]["all"]["systems"][SYSTEM_KEYS[0]]
+        overall = summary["overall"]["all"][SYSTEM_KEYS[0]]
         assert set(overall) >= {
             "n",
             "share",
@@ -66,7 +66,17 @@ def test_export_then_analyze_the_csv_and_the_study(answered_study, tmp_path):
             "p_vs_chance",
         }
         assert overall["share"] > 0.35  # the preferred system wins
-        assert set(summary["criteria"]["overall"]) == {"all", "piano", "violin", "cello"}
+        assert set(summary["overall"]) == {"all", "piano", "violin", "cello"}
+        assert len(summary["pairwise"]["noise"]["all"]) == 6
+        assert set(summary) >= {
+            "correctness",
+            "noise",
+            "synchronization",
+            "alpha",
+            "position_bias",
+            "exclusions",
+            "settings",
+        }
         for name in (
             "shares.csv",
             "pairwise.csv",

@@ -68,3 +68,14 @@ def test_missing_columns_and_unknown_systems(tmp_path):
         read_votes(_write(tmp_path, _row()), known_systems={"a", "b"})
     with pytest.raises(VotesError, match="no such file"):
         read_votes(tmp_path / "nope.csv")
+
+
+def test_analysis_names_the_line_of_a_trial_with_other_systems(tmp_path):
+    from studies.analysis.qc import QCSettings
+    from studies.analysis.report import analyze
+
+    rows = [_row(trial=str(t)) for t in range(5)]
+    rows.append(_row(trial="9", slot_systems="a|b|c|e"))
+    votes = read_votes(_write(tmp_path, *rows))
+    with pytest.raises(ValueError, match="line 7: trial shows 'a|b|c|e'"):
+        analyze(votes, qc=QCSettings(), b=100)
