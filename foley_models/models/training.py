@@ -87,21 +87,24 @@ def train(task, options: TrainOptions) -> dict:
     started = time.perf_counter()
     metrics: dict = {}
 
-    def save_last():
+    def save(path: Path, resumable: bool) -> None:
+        state = None
+        if resumable:
+            state = {
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "rng": _rng_state(rng),
+                "best": best,
+            }
         checkpoint.save(
-            last_path,
+            path,
             system=options.system,
             preset=options.preset,
             config=task.config,
             model=model,
             step=step,
             metrics=metrics,
-            train_state={
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "rng": _rng_state(rng),
-                "best": best,
-            },
+            train_state=state,
         )
 
     bar = tqdm(
@@ -151,16 +154,8 @@ def train(task, options: TrainOptions) -> dict:
                 log.flush()
                 if metrics["val_loss"] < best:
                     best = metrics["val_loss"]
-                    checkpoint.save(
-                        best_path,
-                        system=options.system,
-                        preset=options.preset,
-                        config=task.config,
-                        model=model,
-                        step=step,
-                        metrics=metrics,
-                    )
-                save_last()
+                    save(best_path, resumable=False)
+                save(last_path, resumable=True)
             if out_of_time:
                 break
     finally:

@@ -90,6 +90,17 @@ def _smooth(x: np.ndarray, alpha: float) -> np.ndarray:
     return y
 
 
+def _hold_last(x: np.ndarray, default: float) -> np.ndarray:
+    """Fill NaN (no note sounding) with the last known value: the hand stays where it was."""
+    out = x.copy()
+    last = default
+    for i in range(len(out)):
+        if np.isnan(out[i]):
+            out[i] = last
+        last = out[i]
+    return out
+
+
 def _elbow(shoulder: np.ndarray, wrist: np.ndarray, side: float) -> np.ndarray:
     """Two-link IK: the elbow for a shoulder and wrist ([T, 2]); side +-1 picks the bend."""
     d_vec = wrist - shoulder
@@ -171,13 +182,7 @@ def _piano(times, notes, rng):
             target[window] = np.where(
                 np.isnan(target[window]), key_x(n.pitch), 0.5 * (target[window] + key_x(n.pitch))
             )
-        # Hold the last position in rests.
-        last = default_x
-        for i in range(len(target)):
-            if np.isnan(target[i]):
-                target[i] = last
-            last = target[i]
-        hand_x = _smooth(target, 0.5)
+        hand_x = _smooth(_hold_last(target, default_x), 0.5)
         finger_notes: list[list[PerformedNote]] = [[] for _ in range(5)]
         tip = np.zeros((len(times), 5, 2))
         spacing = 0.055
@@ -267,12 +272,7 @@ def _strings(times, notes, rng, instrument):
             right=0,
         )
         pressing[:, finger, 1] = np.maximum(pressing[:, finger, 1], press)
-    last = 0.4
-    for i in range(t):
-        if np.isnan(s[i]):
-            s[i] = last
-        last = s[i]
-    s = _smooth(s, 0.6)
+    s = _smooth(_hold_last(s, 0.4), 0.6)
     left_wrist = nut[None] + s[:, None] * (body - nut)[None] + np.array([0.05, 0.05])
     b = _bow_track(times, notes, rng, bow_len)
     # The bow hand holds the frog: b = 0 puts the frog at the string, 1 the tip.
@@ -291,12 +291,7 @@ def _guitar(times, notes, rng, strum: bool):
     for n in notes:
         on = (times >= n.start - 0.08) & (times < n.end)
         s[on] = 0.1 + 0.55 * (n.pitch - 40) / 36
-    last = 0.3
-    for i in range(t):
-        if np.isnan(s[i]):
-            s[i] = last
-        last = s[i]
-    s = _smooth(s, 0.5)
+    s = _smooth(_hold_last(s, 0.3), 0.5)
     fret = nut[None] + s[:, None] * (hole - nut)[None] + np.array([0.0, -0.09])
     pluck_tip = np.zeros((t, 5, 2))
     hand_drop = np.zeros(t)
