@@ -20,6 +20,11 @@ class FoleyMusicConfig:
     midi_window_s: float = 6.5  # MIDI target window (the sound outlasts the motion)
     instruments: tuple[str, ...] = INSTRUMENTS
     sample_rate: int = 22050  # rendering rate of the generated MIDI
+    fps: float = 22.0  # pose frame rate the model is trained on
+    # Not in the paper: add a sinusoidal encoding of absolute time (seconds) to the pose memory
+    # (each token's frame time) and to every event (the time its prefix has reached), so that
+    # cross-attention can align events with motion from the first steps. Off in `paper`.
+    time_encoding: bool = False
     # Training
     batch_size: int = 16
     lr_scale: float = 1.0  # Noam: lr = scale * d^-0.5 * min(s^-0.5, s * warmup^-1.5)

@@ -132,6 +132,11 @@ class Generator:
         max_events: int | None = None,
     ) -> list[Generated]:
         """Audio (and MIDI) for each pose clip [T, C, V, M], batched by clip length."""
+        if abs(fps - self.config.fps) > 1e-6:
+            raise ValueError(
+                f"this model was trained on {self.config.fps:g} fps poses, not "
+                f"{fps:g} fps; resample the poses first"
+            )
         results: list[Generated | None] = [None] * len(pose_clips)
         by_length: dict[int, list[int]] = {}
         for i, clip in enumerate(pose_clips):

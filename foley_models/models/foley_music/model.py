@@ -106,6 +106,12 @@ class DecoderLayer(nn.Module):
         return self.norms[2](x + self.drop(self.ff(x)))
 
 
+def time_encoding(seconds: torch.Tensor, d: int) -> torch.Tensor:
+    """[..., L] times in seconds -> [..., L, d]: sinusoids of time in 10 ms steps."""
+    shape = seconds.shape
+    return sinusoid(seconds.reshape(-1) * 100.0, d).reshape(*shape, d)
+
+
 def sinusoid(positions: torch.Tensor, d: int) -> torch.Tensor:
     """[L] positions -> [L, d] sinusoidal encodings."""
     i = torch.arange(0, d, 2, device=positions.device, dtype=torch.float32)
@@ -140,6 +146,10 @@ class FoleyMusic(nn.Module):
     def encode(self, pose: torch.Tensor, instrument: torch.Tensor) -> torch.Tensor:
         """pose [B, T, C, V, M], instrument ids [B] -> memory [B, T', d]."""
         memory = self.encoder(pose) + self.instrument(instrument)[:, None, :]
+        if self.config.time_encoding:
+            ds = self.config.encoder.downsample
+            frames = torch.arange(memory.shape[1], device=memory.device) * ds + (ds - 1) / 2
+            memory = memory + time_encoding(frames / self.config.fps, self.config.d_model)
         return self.memory_norm(memory)
 
     def decode(
@@ -151,12 +161,32 @@ class FoleyMusic(nn.Module):
     ) -> torch.Tensor:
         """tokens [B, L] at positions offset.. -> logits [B, L, vocab]."""
         positions = torch.arange(offset, offset + tokens.shape[1], device=tokens.device)
-        x = self.drop(self.embed(tokens) + sinusoid(positions, self.config.d_model))
+        x = self.embed(tokens) + sinusoid(positions, self.config.d_model)
+        if self.config.time_encoding:
+            x = x + time_encoding(self._event_times(tokens, caches), self.config.d_model)
+        x = self.drop(x)
         # No padding mask is needed: PAD only follows EOS and attention is causal, so real
         # tokens never see it; the loss ignores PAD positions.
         for i, layer in enumerate(self.layers):
             x = layer(x, memory, None if caches is None else caches[i])
         return self.head(x)
+
+    def _event_times(self, tokens: torch.Tensor, caches: list | None) -> torch.Tensor:
+        """[B, L] the time (s) each event's prefix has reached: the sum of its time-shifts and
+        those before it. With a cache, the clock carries over between calls."""
+        shift = torch.as_tensor(vocab.SHIFT_SECONDS, dtype=torch.float32, device=tokens.device)
+        is_shift = (tokens >= vocab.TIME_SHIFT) & (tokens < vocab.SOS)
+        seconds = torch.where(
+            is_shift,
+            shift[(tokens - vocab.TIME_SHIFT).clamp(0, 31)],
+            torch.zeros_like(tokens, dtype=torch.float32),
+        )
+        times = seconds.cumsum(dim=1)
+        if caches is not None:
+            state = caches[0]
+            times = times + state.get("clock", 0.0)
+            state["clock"] = times[:, -1:].detach()
+        return times
 
     def forward(self, pose, instrument, tokens):
         return self.decode(tokens, self.encode(pose, instrument))

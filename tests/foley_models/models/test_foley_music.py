@@ -45,6 +45,7 @@ def test_paper_preset_is_the_papers_model():
         512,
     )
     assert (c.clip_s, c.midi_window_s) == (6.0, 6.5)
+    assert not c.time_encoding  # the paper's model has no time encoding
     assert len(c.encoder.channels) == 10 and c.encoder.temporal_kernel == 9
     assert c.encoder.downsample == 4
     memory = PoseEncoder(c.encoder).eval()(torch.zeros(1, 132, 3, 65, 1))
@@ -83,8 +84,9 @@ def test_skewed_relative_attention_equals_the_direct_computation():
     assert torch.allclose(tail[..., causal[-3:]], direct[:, :, -3:][..., causal[-3:]], atol=1e-5)
 
 
-def test_changing_a_future_token_never_changes_an_earlier_logit():
-    model = _model()
+@pytest.mark.parametrize("time_encoding", [True, False])
+def test_changing_a_future_token_never_changes_an_earlier_logit(time_encoding):
+    model = _model(time_encoding=time_encoding)
     memory = model.encode(_pose(b=1), torch.tensor([1]))
     tokens = torch.randint(0, 240, (1, 20))
     base = model.decode(tokens, memory)
@@ -96,8 +98,9 @@ def test_changing_a_future_token_never_changes_an_earlier_logit():
         assert not torch.allclose(base[:, t:], other[:, t:])
 
 
-def test_cached_and_uncached_greedy_decoding_give_identical_tokens():
-    model = _model(seed=3)
+@pytest.mark.parametrize("time_encoding", [True, False])
+def test_cached_and_uncached_greedy_decoding_give_identical_tokens(time_encoding):
+    model = _model(seed=3, time_encoding=time_encoding)
     memory = model.encode(_pose(b=3, seed=1), torch.tensor([0, 1, 3]))
     kwargs = dict(max_events=60, end_s=None, greedy=True)
     cached = generate.decode_tokens(model, memory, use_cache=True, **kwargs)
@@ -226,6 +229,8 @@ def test_generate_refuses_bad_poses_and_unknown_instruments(tmp_path):
         gen.generate([np.zeros((44, 3, 25, 1), np.float32)], "violin")
     with pytest.raises(ValueError, match="not \\['banjo'\\]"):
         gen.generate([np.zeros((44, 3, 65, 1), np.float32)], "banjo")
+    with pytest.raises(ValueError, match="trained on 22 fps poses, not 30 fps"):
+        gen.generate([np.zeros((44, 3, 65, 1), np.float32)], "violin", fps=30)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU")
