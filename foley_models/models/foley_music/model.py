@@ -3,8 +3,10 @@
 Decoder as in the official code: post-LN layers, sinusoidal positions on the event tokens,
 self-attention with Music-Transformer relative positions (a learned `Er` per layer shared by the
 heads, computed with the memory-efficient skewing), plain cross-attention to the pose memory
-(no positional encoding on the memory, as in the release). One deviation, documented: one
-model serves several instruments, so a learned instrument embedding is added to the memory.
+(no positional encoding on the memory, as in the release). Deviations, documented: one model
+serves several instruments, so a learned instrument embedding is added to the memory; and an
+optional absolute-time encoding (config.time_encoding, off in the `paper` preset) adds the same
+time sinusoids to memory tokens and events.
 """
 
 import math
