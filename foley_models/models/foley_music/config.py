@@ -56,10 +56,14 @@ def preset(name: str, **overrides) -> FoleyMusicConfig:
             heads=4,
             ff_dim=384,
             dropout=0.1,
-            max_events=384,
+            # 3 s clips with a 3.5 s MIDI window: about twice the updates per CPU minute.
+            max_events=256,
+            clip_s=3.0,
+            midi_window_s=3.5,
             batch_size=16,
             warmup_steps=300,
-            lr_scale=0.5,
+            lr_scale=1.0,
+            time_encoding=True,
         )
     elif name == "debug":
         config = FoleyMusicConfig(
@@ -76,6 +80,7 @@ def preset(name: str, **overrides) -> FoleyMusicConfig:
             midi_window_s=2.5,
             batch_size=4,
             warmup_steps=10,
+            time_encoding=True,
         )
     else:
         raise ValueError(f"unknown preset {name!r}; use debug, small or paper")
