@@ -156,6 +156,11 @@ def _pct(v: float) -> str:
     return f"{100 * v:.1f}"
 
 
+def _cell(v: dict) -> str:
+    """'share [ci_low, ci_high]' in percent."""
+    return f"{_pct(v['share'])} [{_pct(v['ci_low'])}, {_pct(v['ci_high'])}]"
+
+
 def table1_latex(summary: dict) -> str:
     """Overall preference (%) per instrument x system, with bootstrap 95% intervals."""
     crit = "overall" if "overall" in summary["criteria"] else next(iter(summary["criteria"]))
@@ -172,11 +177,7 @@ def table1_latex(summary: dict) -> str:
         cells = []
         for c in cols:
             v = scopes[c]["systems"].get(s)
-            cells.append(
-                "--"
-                if v is None
-                else f"{_pct(v['share'])} [{_pct(v['ci_low'])}, {_pct(v['ci_high'])}]"
-            )
+            cells.append("--" if v is None else _cell(v))
         lines.append(s.replace("_", r"\_") + " & " + " & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
@@ -195,12 +196,7 @@ def report_markdown(summary: dict) -> str:
         "|---" * (len(cols) + 1) + "|",
     ]
     for s in systems:
-        cells = [
-            f"{_pct(scopes[c]['systems'][s]['share'])} "
-            f"[{_pct(scopes[c]['systems'][s]['ci_low'])}, "
-            f"{_pct(scopes[c]['systems'][s]['ci_high'])}]"
-            for c in cols
-        ]
+        cells = [_cell(scopes[c]["systems"][s]) for c in cols]
         out.append(f"| {s} | " + " | ".join(cells) + " |")
     out += [
         "",
@@ -212,12 +208,7 @@ def report_markdown(summary: dict) -> str:
         "|---" * (len(systems) + 1) + "|",
     ]
     for criterion, est in summary["criteria"].items():
-        cells = [
-            f"{_pct(est['all']['systems'][s]['share'])} "
-            f"[{_pct(est['all']['systems'][s]['ci_low'])}, "
-            f"{_pct(est['all']['systems'][s]['ci_high'])}]"
-            for s in systems
-        ]
+        cells = [_cell(est["all"]["systems"][s]) for s in systems]
         out.append(f"| {criterion} | " + " | ".join(cells) + " |")
     out += ["", "![Figure 3](figure3.png)", "", "## Tests (all items)", ""]
     for criterion, est in summary["criteria"].items():
