@@ -102,16 +102,22 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test")
     evaluate.add_argument("--checkpoint", type=Path, nargs="+", required=True)
     evaluate.add_argument("--max-clips", type=int, default=64)
+    evaluate.add_argument(
+        "--clip-s", type=float, help="clip length (default: the shortest training clip)"
+    )
     evaluate.add_argument("--device", default="auto")
     evaluate.add_argument("--out", type=Path)
     return parser
 
 
 def run_train(args) -> None:
+    import torch
+
     from foley_models.models.registry import resolve_device, system_module
     from foley_models.models.training import TrainOptions, train
 
     config = system_module(args.system, "config").preset(args.preset)
+    torch.manual_seed(args.seed)  # the initial weights depend on the seed alone
     task = system_module(args.system, "train").Task(config, args.data, resolve_device(args.device))
     summary = train(
         task,
@@ -152,6 +158,8 @@ def run_generate(args) -> None:
             "top_p": args.top_p,
         }
         if gen.system == "foley_music"
+        else {"temperature": args.temperature}
+        if gen.system in ("wavenet", "samplernn")
         else {}
     )
     (out,) = gen.generate(
@@ -164,14 +172,16 @@ def run_generate(args) -> None:
 
 
 def run_evaluate(args) -> None:
-    from foley_models.evaluate import evaluate_checkpoint, format_results, write_json
+    from foley_models.evaluate import evaluate_checkpoints, format_results, write_json
 
-    rows = [
-        evaluate_checkpoint(
-            c, args.data, split=args.split, max_clips=args.max_clips, device=args.device
-        )
-        for c in args.checkpoint
-    ]
+    rows = evaluate_checkpoints(
+        args.checkpoint,
+        args.data,
+        clip_s=args.clip_s,
+        split=args.split,
+        max_clips=args.max_clips,
+        device=args.device,
+    )
     print(format_results(rows))
     if args.out:
         write_json(args.out, rows)

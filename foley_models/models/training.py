@@ -2,7 +2,12 @@
 
 A system supplies a `Task` with: `model` (built from its config), `train_batch(rng)`,
 `loss(batch) -> (loss, metrics)`, `validate() -> metrics` (with "val_loss"), `lr(step)`, and
-`config`. The loop writes RUN_DIR/last.pt (with optimizer and RNG state, for --resume),
+`config`. Optionally: `optimized_parameters()` (what the loop's Adam updates; default all),
+and for a second optimiser (the GAN's discriminator) `auxiliary_step(batch, step) -> metrics`,
+run before each main step, with `auxiliary_state()` / `load_auxiliary_state(state)` for
+--resume. Adam's betas come from `config.adam_betas` when it has them.
+
+The loop writes RUN_DIR/last.pt (with optimizer and RNG state, for --resume),
 RUN_DIR/best.pt (lowest validation loss) and RUN_DIR/log.csv.
 """
 
@@ -55,10 +60,14 @@ def train(task, options: TrainOptions) -> dict:
     random.seed(options.seed)
     rng = np.random.default_rng(options.seed)
     model = task.model
+    parameters = (
+        task.optimized_parameters() if hasattr(task, "optimized_parameters") else model.parameters()
+    )
+    auxiliary = hasattr(task, "auxiliary_step")
     optimizer = torch.optim.Adam(
-        model.parameters(),
+        parameters,
         lr=1.0,
-        betas=(0.9, 0.98),
+        betas=tuple(getattr(task.config, "adam_betas", (0.9, 0.98))),
         eps=1e-9,
         weight_decay=task.config.weight_decay,
     )
@@ -76,6 +85,8 @@ def train(task, options: TrainOptions) -> dict:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         _set_rng_state(rng, state["rng"])
+        if auxiliary:
+            task.load_auxiliary_state(state["auxiliary"])
         step, best = payload["step"], state["best"]
     elif not options.resume and log_path.exists():
         log_path.unlink()
@@ -96,6 +107,8 @@ def train(task, options: TrainOptions) -> dict:
                 "rng": _rng_state(rng),
                 "best": best,
             }
+            if auxiliary:
+                state["auxiliary"] = task.auxiliary_state()
         checkpoint.save(
             path,
             system=options.system,
@@ -117,11 +130,16 @@ def train(task, options: TrainOptions) -> dict:
         while step < options.max_steps:
             model.train()
             batch = task.train_batch(rng)
+            aux_metrics = task.auxiliary_step(batch, step + 1) if auxiliary else {}
             loss, batch_metrics = task.loss(batch)
+            batch_metrics = {**aux_metrics, **batch_metrics}
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if task.config.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), task.config.grad_clip)
+                torch.nn.utils.clip_grad_norm_(
+                    [p for group in optimizer.param_groups for p in group["params"]],
+                    task.config.grad_clip,
+                )
             optimizer.step()
             scheduler.step()
             step += 1

@@ -1,26 +1,17 @@
 """Foley Music generation: cached autoregressive decoding, then FluidSynth rendering."""
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pretty_midi
 import torch
 
 from foley_models.data import codec, vocab
-from foley_models.data.layouts import normalise, validate_pose
+from foley_models.data.layouts import normalise
 from foley_models.models import checkpoint
 from foley_models.models.foley_music.config import FoleyMusicConfig
 from foley_models.models.foley_music.model import FoleyMusic
+from foley_models.models.interface import Generated, group_by_length
 from foley_models.render.fluidsynth import Renderer, gm_program
-
-
-@dataclass
-class Generated:
-    audio: np.ndarray  # mono float32
-    sample_rate: int
-    midi: pretty_midi.PrettyMIDI | None
-    tokens: list[int]
 
 
 def _filter_logits(logits: torch.Tensor, top_k: int | None, top_p: float | None) -> torch.Tensor:
@@ -132,16 +123,8 @@ class Generator:
         max_events: int | None = None,
     ) -> list[Generated]:
         """Audio (and MIDI) for each pose clip [T, C, V, M], batched by clip length."""
-        if abs(fps - self.config.fps) > 1e-6:
-            raise ValueError(
-                f"this model was trained on {self.config.fps:g} fps poses, not "
-                f"{fps:g} fps; resample the poses first"
-            )
         results: list[Generated | None] = [None] * len(pose_clips)
-        by_length: dict[int, list[int]] = {}
-        for i, clip in enumerate(pose_clips):
-            validate_pose(np.asarray(clip), layout, source=f"clip {i}", fps=fps)
-            by_length.setdefault(len(clip), []).append(i)
+        by_length = group_by_length(pose_clips, fps=fps, layout=layout, trained_fps=self.config.fps)
         generator = torch.Generator(device=self.device).manual_seed(seed)
         torch.manual_seed(seed)
         for length, indices in by_length.items():

@@ -101,11 +101,38 @@ def test_generate_and_evaluate_commands(tiny_dataset, tmp_path, capsys):
     assert (tmp_path / "m.json").exists()
 
 
+def test_evaluate_puts_midi_and_waveform_systems_in_one_table(tiny_dataset, tmp_path, capsys):
+    import json
+
+    _train(tiny_dataset, tmp_path / "fm", "--max-steps", "2")
+    for system in ("gan", "samplernn"):
+        argv = ["train", system, "--data", str(tiny_dataset), "--preset", "debug", "--out"]
+        argv += [str(tmp_path / system), "--max-steps", "1", "--device", "cpu"]
+        assert main(argv) == 0
+    checkpoints = [str(tmp_path / name / "best.pt") for name in ("fm", "gan", "samplernn")]
+    argv = ["evaluate", "--data", str(tiny_dataset), "--split", "val", "--checkpoint"]
+    argv += [*checkpoints, "--max-clips", "4", "--device", "cpu", "--out"]
+    assert main([*argv, str(tmp_path / "m.json")]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    table = lines[[i for i, line in enumerate(lines) if line.split()[0] == "system"][0] :]
+    assert "audio_onset_f1" in table[0] and "logmel_db" in table[0]
+    assert [line.split()[0] for line in table[1:]] == ["foley_music", "gan", "samplernn"]
+    rows = json.loads((tmp_path / "m.json").read_text())
+    assert {r["clip_s"] for r in rows} == {1.0}  # the shortest training clip, for all
+    for r in rows:
+        assert r["clips"] == 4
+        for key in ("audio_onset_f1", "shuffled_audio_onset_f1"):
+            assert 0.0 <= r[key] <= 1.0
+        assert r["logmel_db"] > 0 and r["shuffled_logmel_db"] > 0
+    assert rows[0]["onset_f1"] is not None and rows[1]["onset_f1"] is None
+    assert table[2].split()[6] == "-"  # no MIDI scores for the GAN
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
         (["train", "nosuch", "--data", "x", "--out", "y"], "unknown system 'nosuch'"),
-        (["train", "wavenet", "--data", "x", "--out", "y"], "not implemented yet"),
+        (["train", "wavenet", "--data", "missing", "--out", "y"], "missing"),
         (
             [
                 "generate",

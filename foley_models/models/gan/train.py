@@ -1,0 +1,65 @@
+"""GAN training hooks: the discriminator takes its own Adam step first (the loop's auxiliary
+step), then the generator's loss is the non-saturating adversarial loss plus `recon_weight` times
+the L1 distance to the reference log-mel. Validation reports the reconstruction loss only (the
+adversarial term moves with the discriminator)."""
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from foley_models.models.gan.config import GANConfig
+from foley_models.models.gan.model import PoseToMelGAN, normalise_mel
+from foley_models.models.waveform import WaveformTask
+from foley_models.render.spectral import log_mel
+
+
+class Task(WaveformTask):
+    def __init__(self, config: GANConfig, data: Path, device: torch.device) -> None:
+        super().__init__(config, data, device, PoseToMelGAN(config))
+        self.d_optimizer = torch.optim.Adam(
+            self.model.discriminator.parameters(), lr=config.lr, betas=config.adam_betas
+        )
+
+    def optimized_parameters(self):
+        return self.model.generator_parameters()
+
+    def _real_and_cond(self, batch: dict):
+        if "mel" not in batch:
+            batch["mel"] = normalise_mel(log_mel(batch["audio"], self.config.mel))
+        cond = self.model.condition(batch["pose"], batch["instrument"], batch["audio"].shape[1])
+        return batch["mel"], cond
+
+    def auxiliary_step(self, batch: dict, step: int) -> dict:
+        """One discriminator update on real vs generated spectrograms."""
+        for group in self.d_optimizer.param_groups:
+            group["lr"] = self.lr(step)
+        with torch.no_grad():
+            real, cond = self._real_and_cond(batch)
+            fake = self.model.generator(cond, self.model.noise(cond))
+        d = self.model.discriminator
+        real_logits, fake_logits = d(real, cond), d(fake, cond)
+        loss = F.binary_cross_entropy_with_logits(
+            real_logits, torch.ones_like(real_logits)
+        ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+        self.d_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.d_optimizer.step()
+        return {"d_loss": loss.item()}
+
+    def auxiliary_state(self) -> dict:
+        return self.d_optimizer.state_dict()
+
+    def load_auxiliary_state(self, state: dict) -> None:
+        self.d_optimizer.load_state_dict(state)
+
+    def loss(self, batch: dict):
+        real, cond = self._real_and_cond(batch)
+        fake = self.model.generator(cond, self.model.noise(cond))
+        recon = F.l1_loss(fake, real)
+        if not self.model.training:
+            return recon, {}
+        logits = self.model.discriminator(fake, cond.detach())
+        adversarial = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+        total = adversarial + self.config.recon_weight * recon
+        return total, {"recon": recon.item(), "adversarial": adversarial.item()}

@@ -1,0 +1,201 @@
+"""What the three waveform baselines (WaveNet, SampleRNN, GAN) share.
+
+- `WaveformConfig`: the fields every baseline config has (encoder, instruments, rates, training).
+- `PoseConditioner`: the same ST-GCN encoder architecture as Foley Music, plus an instrument
+  embedding, giving pose features [B, T', d] that each baseline upsamples to its own rate.
+- `WaveformTask`: training hooks for the shared loop: pose crops with the matching reference
+  audio resampled to the model's rate (loaded once), Foley augmentation, a warm-up schedule and
+  a validation set that is the same every time.
+- `WaveformGenerator`: the shared generation interface; a system only implements `synthesize`.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from foley_models.data import dataset
+from foley_models.data.layouts import normalise
+from foley_models.models import checkpoint, clips
+from foley_models.models.interface import Generated, group_by_length
+from foley_models.models.pose_encoder import PoseEncoder, PoseEncoderConfig
+from foley_models.render.audio_io import read_wav
+from foley_models.render.spectral import resample
+
+INSTRUMENTS = ("piano", "violin", "cello", "guitar")
+VALIDATION_CLIPS = 32
+
+
+@dataclass(frozen=True)
+class WaveformConfig:
+    encoder: PoseEncoderConfig = field(default_factory=PoseEncoderConfig)
+    instruments: tuple[str, ...] = INSTRUMENTS
+    sample_rate: int = 16000
+    fps: float = 22.0
+    clip_s: float = 6.0  # pose clip given to the encoder in training
+    # Training
+    batch_size: int = 16
+    lr: float = 1e-3
+    warmup_steps: int = 200
+    grad_clip: float = 1.0
+    weight_decay: float = 0.0
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+
+
+class PoseConditioner(nn.Module):
+    """Pose clips [B, T, C, V, M] and instrument ids [B] -> features [B, T', d]."""
+
+    def __init__(self, encoder: PoseEncoderConfig, instruments: tuple[str, ...]) -> None:
+        super().__init__()
+        self.instruments = instruments
+        self.encoder = PoseEncoder(encoder)
+        self.instrument = nn.Embedding(len(instruments), encoder.d_model)
+
+    def instrument_ids(self, names: list[str], device) -> torch.Tensor:
+        unknown = sorted(set(names) - set(self.instruments))
+        if unknown:
+            raise ValueError(
+                f"this model knows {', '.join(self.instruments)}; not {', '.join(unknown)}"
+            )
+        return torch.tensor([self.instruments.index(n) for n in names], device=device)
+
+    def forward(self, pose: torch.Tensor, instrument: torch.Tensor) -> torch.Tensor:
+        return self.encoder(pose) + self.instrument(instrument)[:, None, :]
+
+
+def upsample(features: torch.Tensor, n: int) -> torch.Tensor:
+    """Features [B, T', d] spread over the same duration at n steps: [B, d, n] (linear)."""
+    return F.interpolate(features.transpose(1, 2), size=n, mode="linear", align_corners=False)
+
+
+class WaveformTask:
+    """Shared training hooks; a system adds `loss(batch)` and may override `prepare(batch, rng)`
+    (e.g. to pick the audio window it trains on)."""
+
+    def __init__(self, config: WaveformConfig, data: Path, device: torch.device, model) -> None:
+        self.config = config
+        self.device = device
+        self.model = model.to(device)
+        self._audio: dict[str, np.ndarray] = {}  # performance id -> audio at the model's rate
+        self.train_sources = self._sources(data, "train")
+        val = self._sources(data, "val")
+        self.val_clips = clips.consecutive_clips(
+            val, config.clip_s, config.clip_s, limit=VALIDATION_CLIPS
+        )
+
+    def _sources(self, data: Path, split: str) -> list[clips.Source]:
+        sources = clips.load_split(
+            data, split, instruments=self.config.instruments, need_midi=False
+        )
+        with_audio = [s for s in sources if s.audio_path is not None]
+        if not with_audio:
+            raise dataset.DatasetError(
+                f"{data}: split {split!r} has no reference audio; waveform systems train on audio"
+            )
+        for s in with_audio:
+            audio, rate = read_wav(s.audio_path)
+            self._audio[s.performance.id] = resample(audio, rate, self.config.sample_rate)
+        return with_audio
+
+    def clip_audio(self, clip: clips.Clip) -> np.ndarray:
+        rate = self.config.sample_rate
+        audio = self._audio[clip.source_id]
+        first, n = int(round(clip.start_s * rate)), int(round(self.config.clip_s * rate))
+        segment = audio[first : first + n]
+        return np.pad(segment, (0, n - len(segment))) if len(segment) < n else segment
+
+    def collate(self, batch: list[clips.Clip]) -> dict:
+        pose = torch.from_numpy(np.stack([c.pose for c in batch])).to(self.device)
+        audio = torch.from_numpy(np.stack([self.clip_audio(c) for c in batch])).to(self.device)
+        ids = self.model.conditioner.instrument_ids([c.instrument for c in batch], self.device)
+        return {"pose": pose, "instrument": ids, "audio": audio}
+
+    def prepare(self, batch: dict, rng: np.random.Generator) -> dict:
+        return batch
+
+    def lr(self, step: int) -> float:
+        return self.config.lr * min(1.0, step / max(1, self.config.warmup_steps))
+
+    def train_batch(self, rng: np.random.Generator) -> dict:
+        c = self.config
+        chosen = [
+            clips.random_clip(self.train_sources, c.clip_s, c.clip_s, rng)
+            for _ in range(c.batch_size)
+        ]
+        return self.prepare(self.collate(chosen), rng)
+
+    def validate(self) -> dict:
+        rng = np.random.default_rng(0)  # the same windows every time
+        totals: dict[str, float] = {}
+        batches = 0
+        size = self.config.batch_size
+        for i in range(0, len(self.val_clips), size):
+            batch = self.prepare(self.collate(self.val_clips[i : i + size]), rng)
+            loss, metrics = self.loss(batch)
+            totals["val_loss"] = totals.get("val_loss", 0.0) + loss.item()
+            for name, value in metrics.items():
+                totals[f"val_{name}"] = totals.get(f"val_{name}", 0.0) + value
+            batches += 1
+        return {k: v / max(batches, 1) for k, v in totals.items()}
+
+
+class WaveformGenerator:
+    """`generate(pose_clips, instrument, *, seed, ...)` for a waveform system. Subclasses set
+    `system`, `config_class`, `model_class` and implement `synthesize`."""
+
+    system = ""
+    config_class = WaveformConfig
+    model_class: type = nn.Module
+
+    def __init__(self, model: nn.Module, device: torch.device, source: Path | None = None):
+        self.model = model.to(device).eval()
+        self.device = device
+        self.config = model.config
+        self.source = source
+
+    @classmethod
+    def from_checkpoint(cls, payload: dict, device: torch.device, source: Path | None = None):
+        config = checkpoint.config_from_dict(cls.config_class, payload["config"])
+        model = cls.model_class(config)
+        model.load_state_dict(payload["model"])
+        return cls(model, device, source)
+
+    def synthesize(
+        self, pose: torch.Tensor, instrument: torch.Tensor, n_samples: int, **sampling
+    ) -> torch.Tensor:
+        """Audio [B, n_samples] in [-1, 1] for normalised poses [B, T, C, V, M]."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def generate(
+        self,
+        pose_clips: list[np.ndarray],
+        instrument: str,
+        *,
+        seed: int = 0,
+        fps: float = 22.0,
+        layout: str = "body65",
+        batch_size: int = 32,
+        **sampling,
+    ) -> list[Generated]:
+        """Audio for each pose clip [T, C, V, M], batched by clip length (batch_size at most)."""
+        results: list[Generated | None] = [None] * len(pose_clips)
+        groups = group_by_length(pose_clips, fps=fps, layout=layout, trained_fps=self.config.fps)
+        rate = self.config.sample_rate
+        for length, indices in groups.items():
+            n_samples = int(round(length / fps * rate))
+            for start in range(0, len(indices), batch_size):
+                chunk = indices[start : start + batch_size]
+                pose = torch.from_numpy(
+                    np.stack([normalise(pose_clips[i], layout) for i in chunk])
+                ).to(self.device)
+                ids = self.model.conditioner.instrument_ids([instrument] * len(chunk), self.device)
+                generator = torch.Generator(device="cpu").manual_seed(seed + start)
+                audio = self.synthesize(pose, ids, n_samples, generator=generator, **sampling)
+                audio = audio.clamp(-1.0, 1.0).float().cpu().numpy()
+                for row, i in enumerate(chunk):
+                    results[i] = Generated(audio[row].astype(np.float32), rate)
+        return results

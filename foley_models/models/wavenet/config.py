@@ -1,0 +1,65 @@
+"""WaveNet configuration and presets (`paper` follows r9y9/wavenet_vocoder's defaults: 24 layers
+in 4 dilation cycles, 128 residual, 256 gate, 128 skip channels; mu-law 256 at 16 kHz)."""
+
+from dataclasses import dataclass, replace
+
+from foley_models.models.foley_music.config import preset as foley_preset
+from foley_models.models.waveform import WaveformConfig
+
+
+@dataclass(frozen=True)
+class WaveNetConfig(WaveformConfig):
+    residual: int = 128
+    gate: int = 256  # split in two halves: tanh and sigmoid
+    skip: int = 128
+    layers_per_cycle: int = 6  # dilations 1, 2, 4, ... 2^(layers_per_cycle - 1), repeated
+    cycles: int = 4
+    levels: int = 256  # mu-law classes
+    train_samples: int = 8000  # predicted samples per training example (after the context)
+
+    @property
+    def dilations(self) -> list[int]:
+        return [
+            2 ** (i % self.layers_per_cycle) for i in range(self.layers_per_cycle * self.cycles)
+        ]
+
+    @property
+    def receptive_field(self) -> int:
+        return sum(self.dilations) + 1  # kernel 2
+
+
+def preset(name: str, **overrides) -> WaveNetConfig:
+    """The pose encoder of each preset is Foley Music's encoder of the same preset."""
+    encoder = foley_preset(name).encoder
+    if name == "paper":
+        config = WaveNetConfig(encoder=replace(encoder, d_model=256), batch_size=8, lr=1e-3)
+    elif name == "small":
+        config = WaveNetConfig(
+            encoder=replace(encoder, d_model=64),
+            residual=64,
+            gate=128,
+            skip=64,
+            layers_per_cycle=9,  # receptive field 1023 samples (64 ms)
+            cycles=2,
+            clip_s=2.0,
+            train_samples=3000,
+            batch_size=8,
+            lr=2e-3,
+            warmup_steps=100,
+        )
+    elif name == "debug":
+        config = WaveNetConfig(
+            encoder=replace(encoder, d_model=16),
+            residual=16,
+            gate=32,
+            skip=16,
+            layers_per_cycle=4,
+            cycles=2,
+            clip_s=1.0,
+            train_samples=256,
+            batch_size=2,
+            warmup_steps=5,
+        )
+    else:
+        raise ValueError(f"unknown preset {name!r}; use debug, small or paper")
+    return replace(config, **overrides) if overrides else config
