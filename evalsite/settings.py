@@ -111,6 +111,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # Where the study is reachable from the crowd, used in printed links (e.g. https://eval.example.org).
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Prolific's API token (Workspace settings -> API tokens); only needed to publish on Prolific.
+# MTurk uses boto3's usual credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or a profile).
+PROLIFIC_API_TOKEN = env_str("PROLIFIC_API_TOKEN", "")
 
 # Cookies: set these when the site runs behind HTTPS (required for crowd platforms).
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)

@@ -15,6 +15,8 @@ from studies.models import (
     Item,
     Participant,
     PlaybackEvent,
+    Recruitment,
+    RemoteAction,
     Session,
     Study,
     System,
@@ -327,3 +329,36 @@ class PlaybackEventAdmin(admin.ModelAdmin):
     list_display = ["slot", "kind", "accepted", "at"]
     list_filter = ["kind", "accepted"]
     list_select_related = ["slot"]
+
+
+class RemoteActionInline(admin.TabularInline):
+    model = RemoteAction
+    extra = 0
+    can_delete = False
+    fields = ["kind", "target", "state", "attempts", "error", "updated_at"]
+    readonly_fields = fields
+
+
+@admin.register(Recruitment)
+class RecruitmentAdmin(admin.ModelAdmin):
+    list_display = ["study", "recruiter", "sandbox", "remote_id", "places", "created_at"]
+    list_filter = ["recruiter", "study"]
+    list_select_related = ["study"]
+    readonly_fields = ["study", "recruiter", "sandbox", "remote_id", "places", "reward_cents"]
+    inlines = [RemoteActionInline]
+
+
+@admin.register(RemoteAction)
+class RemoteActionAdmin(admin.ModelAdmin):
+    """The ledger. Only the state can be changed by hand: after checking on the platform what
+    happened to an action left "sent, outcome unknown", mark it done or failed."""
+
+    list_display = ["kind", "target", "state", "attempts", "recruitment", "updated_at"]
+    list_filter = ["state", "kind"]
+    list_select_related = ["recruitment__study"]
+    search_fields = ["key", "target"]
+    fields = ["recruitment", "kind", "key", "target", "payload", "state", "response", "error"]
+    readonly_fields = ["recruitment", "kind", "key", "target", "payload", "response", "error"]
+
+    def has_add_permission(self, request) -> bool:
+        return False

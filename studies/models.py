@@ -394,3 +394,62 @@ class PlaybackEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on slot {self.slot_id}"
+
+
+class Recruitment(models.Model):
+    """One posting of a study on a crowd platform (a Prolific study, an MTurk HIT)."""
+
+    class Recruiter(models.TextChoices):
+        LOCAL = "local", "Local links and codes"
+        PROLIFIC = "prolific", "Prolific"
+        MTURK = "mturk", "MTurk (closed 2026-09-30)"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="recruitments")
+    recruiter = models.CharField(max_length=10, choices=Recruiter.choices)
+    sandbox = models.BooleanField(default=False)
+    remote_id = models.CharField(max_length=128, blank=True, help_text="Prolific study / HIT id")
+    places = models.PositiveIntegerField()
+    reward_cents = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.get_recruiter_display()} {self.remote_id or '(not created)'}"
+
+
+class RemoteAction(models.Model):
+    """The ledger: every call that changes something at a recruiter is recorded here before it is
+    made, under a key that names the one thing it does (e.g. "bonus:<submission>"). A DONE action
+    is never sent again; a SENT action whose outcome is unknown is only re-sent when the call is
+    idempotent at the platform (approve, reject, MTurk calls with a UniqueRequestToken)."""
+
+    class Kind(models.TextChoices):
+        CREATE = "create", "Create"
+        PUBLISH = "publish", "Publish"
+        ADD_PLACES = "add_places", "Add places"
+        APPROVE = "approve", "Approve"
+        REJECT = "reject", "Reject"
+        BONUS = "bonus", "Bonus"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Recorded, not sent"
+        SENT = "sent", "Sent, outcome unknown"
+        DONE = "done", "Done"
+        FAILED = "failed", "Refused by the platform"
+
+    recruitment = models.ForeignKey(Recruitment, on_delete=models.CASCADE, related_name="actions")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    key = models.CharField(max_length=200, unique=True)
+    target = models.CharField(max_length=128, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    response = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.target} ({self.state})"
