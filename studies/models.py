@@ -106,6 +106,11 @@ class Study(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
     )
     qc_require_played_all = models.BooleanField(default=True)
+    bonus_cents = models.PositiveIntegerField(
+        default=0,
+        help_text="Bonus per participant in the 'pay' tier (worked: played every clip, "
+        "answered), paid by `pay_bonuses`, in cents.",
+    )
     completion_code = models.CharField(
         max_length=32,
         default=new_completion_code,

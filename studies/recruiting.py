@@ -10,6 +10,7 @@ from studies.models import Recruitment, RemoteAction, Study
 from studies.recruiters import ledger
 from studies.recruiters.base import Recruiter, Submission
 from studies.recruiters.local import Local
+from studies.selectors import study_missing_trials, study_session_rows, study_vote_rows
 
 
 def recruiter_for(recruitment: Recruitment) -> Recruiter:
@@ -139,3 +140,137 @@ def bonus_pay(
         call=lambda: adapter.bonus(recruitment, submission, cents, reason, key),
         idempotent=adapter.idempotent["bonus"],
     )
+
+
+# --- review, bonuses, top-up -----------------------------------------------------------------
+
+
+def study_qc_settings(study: Study):
+    from studies.analysis.qc import QCSettings
+
+    return QCSettings(
+        study.qc_max_failed_checks,
+        study.qc_min_trial_seconds,
+        study.qc_max_same_slot_share,
+        study.qc_require_played_all,
+    )
+
+
+def study_decisions(*, study: Study) -> dict[str, dict]:
+    """Review decisions (studies.analysis.review) keyed by "source:participant id"."""
+    import pandas as pd
+
+    from studies.analysis.review import review_decisions
+    from studies.analysis.votes import COLUMNS
+
+    votes = pd.DataFrame(study_vote_rows(study=study), columns=list(COLUMNS))
+    sessions = pd.DataFrame(
+        study_session_rows(study=study), columns=["session", "participant", "completed"]
+    )
+    table = review_decisions(votes, sessions, study_qc_settings(study))
+    return {row["participant"]: row for row in table.to_dict("records")}
+
+
+def _matched(study: Study, adapters: dict | None):
+    """(recruitment, adapter, submission, decision or None) for every platform submission."""
+    decisions = study_decisions(study=study)
+    for recruitment in study.recruitments.exclude(remote_id=""):
+        adapter = (adapters or {}).get(recruitment.recruiter) or recruiter_for(recruitment)
+        for submission in adapter.submissions(recruitment):
+            key = f"{recruitment.recruiter}:{submission.participant_id}"
+            yield recruitment, adapter, submission, decisions.get(key)
+
+
+def study_review(*, study: Study, dry_run: bool = False, adapters: dict | None = None):
+    """Approve or reject every submission by the review rules, mark whose votes are used, and
+    return one row per submission. With dry_run nothing is sent or changed."""
+    rows, use = [], {}
+    for recruitment, adapter, submission, decision in _matched(study, adapters):
+        row = {
+            "recruiter": recruitment.recruiter,
+            "submission": submission.remote_id,
+            "participant": submission.participant_id,
+            "platform_status": submission.status,
+            "decision": decision["decision"] if decision else "no session",
+            "pay": bool(decision and decision["pay"]),
+            "use": bool(decision and decision["use"]),
+            "reasons": decision["reasons"] if decision else "",
+            "sent": "",
+        }
+        if decision and decision["decision"] != "wait":
+            use[decision["session"]] = decision["use"]
+            if not dry_run:
+                if decision["decision"] == "approve":
+                    action = submission_approve(
+                        recruitment=recruitment, submission=submission, adapter=adapter
+                    )
+                else:
+                    action = submission_reject(
+                        recruitment=recruitment,
+                        submission=submission,
+                        message=decision["message"],
+                        adapter=adapter,
+                    )
+                row["sent"] = f"{action.kind} {action.state}"
+        rows.append(row)
+    if not dry_run:
+        from studies.services import sessions_set_use
+
+        sessions_set_use(study=study, use=use)
+    return rows
+
+
+def study_pay_bonuses(*, study: Study, dry_run: bool = False, adapters: dict | None = None):
+    """Pay the study's bonus once to every submission in the "pay" tier."""
+    rows = []
+    if study.bonus_cents <= 0:
+        raise StudyError(f"study {study.slug!r} has no bonus set (bonus_cents is 0)")
+    for recruitment, adapter, submission, decision in _matched(study, adapters):
+        if not (decision and decision["pay"]):
+            continue
+        row = {
+            "recruiter": recruitment.recruiter,
+            "submission": submission.remote_id,
+            "participant": submission.participant_id,
+            "cents": study.bonus_cents,
+            "sent": "",
+        }
+        if not dry_run:
+            action = bonus_pay(
+                recruitment=recruitment,
+                submission=submission,
+                cents=study.bonus_cents,
+                reason="Thank you for listening carefully to every clip.",
+                adapter=adapter,
+            )
+            row["sent"] = action.state
+        rows.append(row)
+    return rows
+
+
+def study_top_up(*, study: Study, dry_run: bool = False, adapters: dict | None = None) -> int:
+    """Request more places on the newest recruitment so that every item can reach the target
+    of valid votes after review; returns the places added (0 when none are needed)."""
+    import math
+
+    regular = max(1, study.trials_per_session)
+    extra = math.ceil(study_missing_trials(study=study) / regular)
+    recruitment = study.recruitments.exclude(remote_id="").order_by("-created_at").first()
+    if extra == 0 or recruitment is None or dry_run:
+        return extra
+    adapter = (adapters or {}).get(recruitment.recruiter) or recruiter_for(recruitment)
+    total = recruitment.places + extra
+    action = ledger.perform(
+        recruitment,
+        kind=RemoteAction.Kind.ADD_PLACES,
+        key=f"add_places:{recruitment.pk}:{total}",
+        target=recruitment.remote_id,
+        payload={"from": recruitment.places, "to": total},
+        call=lambda: adapter.add_places(recruitment, total) or {},
+        idempotent=adapter.idempotent["add_places"],
+    )
+    if action.state != RemoteAction.State.DONE:
+        raise StudyError(f"{adapter.key} refused more places: {action.error}")
+    recruitment.places = total
+    recruitment.save(update_fields=["places"])
+    return extra

@@ -214,3 +214,33 @@ def study_vote_rows(*, study: Study) -> list[dict]:
             }
         )
     return rows
+
+
+def study_session_rows(*, study: Study) -> list[dict]:
+    """One row per session for review: id, participant (source:external id), completed."""
+    return [
+        {
+            "session": s.pk,
+            "participant": f"{s.participant.source}:{s.participant.external_id}",
+            "completed": s.status == Session.Status.COMPLETED,
+        }
+        for s in Session.objects.filter(study=study).select_related("participant")
+    ]
+
+
+def study_missing_trials(*, study: Study) -> int:
+    """Regular trials still needed for every item to reach the target of valid votes (each
+    answered trial gives one vote per criterion), minus those in sessions still under way."""
+    answered = Q(
+        trials__check_kind="", trials__answered_at__isnull=False, trials__session__excluded=False
+    )
+    per_item = Item.objects.filter(study=study).annotate(n=Count("trials", filter=answered))
+    missing = sum(max(0, study.target_votes_per_item - item.n) for item in per_item)
+    under_way = Session.objects.filter(study=study).exclude(status=Session.Status.COMPLETED)
+    pending = sum(
+        max(0, s.n_trials - len(s.check_indices) - s.answered)
+        for s in under_way.annotate(
+            answered=Count("trials", filter=Q(trials__answered_at__isnull=False))
+        )
+    )
+    return max(0, missing - pending)

@@ -315,3 +315,20 @@ def _stored_answer(trial: Trial) -> AnswerResult:
         v.criterion.key: v.slot.position for v in trial.votes.select_related("criterion", "slot")
     }
     return AnswerResult(trial=trial, choices=choices, created=False)
+
+
+# --- review ----------------------------------------------------------------------------------
+
+
+def sessions_set_use(*, study: Study, use: dict[int, bool]) -> int:
+    """Mark sessions' votes as used (or excluded) after review, in one transaction; excluded
+    sessions' items count as missing votes, so allocation gives them to new participants."""
+    changed = 0
+    with transaction.atomic():
+        for session in Session.objects.select_for_update().filter(study=study, pk__in=list(use)):
+            excluded = not use[session.pk]
+            if session.excluded != excluded:
+                session.excluded = excluded
+                session.save(update_fields=["excluded"])
+                changed += 1
+    return changed
