@@ -1,12 +1,14 @@
 """The researcher's UI: studies, items and clips, launch, pause, close, and progress."""
 
+from collections import Counter
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from studies import selectors, services
+from studies import recruiting, selectors, services
 from studies.errors import StudyError, StudyNotReady
 from studies.models import (
     CheckClip,
@@ -24,6 +26,7 @@ from studies.models import (
     TrialSlot,
     Vote,
 )
+from studies.recruiters.base import RecruiterError
 
 
 def participant_link(study: Study) -> str:
@@ -54,7 +57,7 @@ class StudyAdmin(admin.ModelAdmin):
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     inlines = [CriterionInline, SystemInline]
-    actions = ["launch", "pause", "close"]
+    actions = ["launch", "pause", "close", "review_dry_run", "review", "pay_bonuses"]
     readonly_fields = ["status", "launched_at", "link", "progress"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "status", "launched_at", "link", "progress"]}),
@@ -82,6 +85,8 @@ class StudyAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        ("Screening", {"fields": ["screening", "headphone_trials", "headphone_min_correct"]}),
+        ("Payment", {"fields": ["bonus_cents"]}),
     ]
 
     def get_queryset(self, request):
@@ -177,6 +182,44 @@ class StudyAdmin(admin.ModelAdmin):
     @admin.action(description="Close (no more answers)")
     def close(self, request, queryset):
         self._set_status(request, queryset, Study.Status.CLOSED)
+
+    def _review(self, request, queryset, dry_run: bool) -> None:
+        for study in queryset:
+            try:
+                rows = recruiting.study_review(study=study, dry_run=dry_run)
+                extra = recruiting.study_top_up(study=study, dry_run=dry_run)
+            except (StudyError, RecruiterError) as exc:
+                self.message_user(request, f"{study.title}: {exc}", messages.ERROR)
+                continue
+            counts = Counter(r["decision"] for r in rows)
+            summary = ", ".join(f"{n} {d}" for d, n in sorted(counts.items())) or "none"
+            verb = "would request" if dry_run else "requested"
+            self.message_user(
+                request,
+                f"{study.title}: submissions {summary}; {verb} {extra} more places"
+                + (" (dry run: nothing sent)" if dry_run else ""),
+                messages.INFO if dry_run else messages.SUCCESS,
+            )
+
+    @admin.action(description="Review submissions: dry run (show, send nothing)")
+    def review_dry_run(self, request, queryset):
+        self._review(request, queryset, dry_run=True)
+
+    @admin.action(description="Review submissions: approve/reject, mark used votes, top up")
+    def review(self, request, queryset):
+        self._review(request, queryset, dry_run=False)
+
+    @admin.action(description="Pay bonuses to the 'pay' tier (each at most once)")
+    def pay_bonuses(self, request, queryset):
+        for study in queryset:
+            try:
+                rows = recruiting.study_pay_bonuses(study=study)
+            except (StudyError, RecruiterError) as exc:
+                self.message_user(request, f"{study.title}: {exc}", messages.ERROR)
+                continue
+            self.message_user(
+                request, f"{study.title}: {len(rows)} bonuses done or recorded", messages.SUCCESS
+            )
 
 
 class ClipInline(admin.TabularInline):
@@ -341,11 +384,35 @@ class RemoteActionInline(admin.TabularInline):
 
 @admin.register(Recruitment)
 class RecruitmentAdmin(admin.ModelAdmin):
+    """Adding a recruitment publishes the study on that platform (the `publish` command)."""
+
     list_display = ["study", "recruiter", "sandbox", "remote_id", "places", "created_at"]
     list_filter = ["recruiter", "study"]
     list_select_related = ["study"]
-    readonly_fields = ["study", "recruiter", "sandbox", "remote_id", "places", "reward_cents"]
+    fields = ["study", "recruiter", "sandbox", "places", "reward_cents", "minutes", "remote_id"]
     inlines = [RemoteActionInline]
+    actions = ["continue_publishing"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields if obj else ["remote_id"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            self._publish(request, obj)
+
+    def _publish(self, request, recruitment: Recruitment) -> None:
+        try:
+            recruiting.recruitment_continue(recruitment=recruitment, minutes=recruitment.minutes)
+        except (StudyError, RecruiterError) as exc:
+            self.message_user(request, f"Not published: {exc}", messages.ERROR)
+        else:
+            self.message_user(request, f"Published as {recruitment.remote_id}.", messages.SUCCESS)
+
+    @admin.action(description="Continue publishing (after a failure)")
+    def continue_publishing(self, request, queryset):
+        for recruitment in queryset:
+            self._publish(request, recruitment)
 
 
 @admin.register(RemoteAction)

@@ -93,3 +93,27 @@ def parse_choices(post, criterion_keys: list[str], n_slots: int) -> dict[str, in
             raise InputError(f"The answer to {name!r} is not one of this trial's videos.")
         choices[name] = valid.index(value)
     return choices
+
+
+_SCREEN_TOKEN = re.compile(r"^r-([A-Za-z0-9_\-]{8,64})$")
+
+
+def parse_screening(post) -> tuple[dict, dict[str, int]]:
+    """(device report, {item token: answer}) from the screening form; errors name the field."""
+
+    def small_int(name: str, value: str, low: int, high: int) -> int:
+        if not value.isdigit() or not low <= int(value) <= high:
+            raise InputError(f"{name} must be a whole number from {low} to {high}.")
+        return int(value)
+
+    device = {
+        "width": small_int("width", post.get("width", "0") or "0", 0, 100_000),
+        "height": small_int("height", post.get("height", "0") or "0", 0, 100_000),
+        "playback": "ok" if post.get("playback") == "ok" else "failed",
+    }
+    responses = {}
+    for name, value in post.items():
+        match = _SCREEN_TOKEN.match(name)
+        if match:
+            responses[match.group(1)] = small_int("An answer", value, 1, 9)
+    return device, responses

@@ -106,6 +106,18 @@ class Study(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
     )
     qc_require_played_all = models.BooleanField(default=True)
+    screening = models.BooleanField(
+        default=False,
+        help_text="Before the trials: a device check (screen size, playback allowed), volume "
+        "set-up with an audio check, and a headphone check (Huggins pitch). Participants who "
+        "fail are asked to return the study, never rejected.",
+    )
+    headphone_trials = models.PositiveIntegerField(
+        default=6, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    headphone_min_correct = models.PositiveIntegerField(
+        default=4, help_text="Huggins-pitch trials that must be answered right (out of the above)."
+    )
     bonus_cents = models.PositiveIntegerField(
         default=0,
         help_text="Bonus per participant in the 'pay' tier (worked: played every clip, "
@@ -260,6 +272,8 @@ class Participant(models.Model):
 class Session(models.Model):
     class Status(models.TextChoices):
         CONSENT = "consent", "Awaiting consent"
+        SCREENING = "screening", "Screening"
+        SCREENED_OUT = "screened", "Screened out (asked to return)"
         ACTIVE = "active", "In progress"
         COMPLETED = "completed", "Completed"
 
@@ -276,6 +290,8 @@ class Session(models.Model):
     excluded = models.BooleanField(
         default=False, help_text="Votes of excluded sessions are not valid (quality control)."
     )
+    # Screening outcome: device report, scores, and why a participant was screened out.
+    screening = models.JSONField(default=dict, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     consented_at = models.DateTimeField(null=True, blank=True)
@@ -414,7 +430,8 @@ class Recruitment(models.Model):
     sandbox = models.BooleanField(default=False)
     remote_id = models.CharField(max_length=128, blank=True, help_text="Prolific study / HIT id")
     places = models.PositiveIntegerField()
-    reward_cents = models.PositiveIntegerField()
+    reward_cents = models.PositiveIntegerField(help_text="Per participant, in cents.")
+    minutes = models.PositiveIntegerField(default=15, help_text="Estimated completion time.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -458,3 +475,30 @@ class RemoteAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.target} ({self.state})"
+
+
+class ScreeningItem(models.Model):
+    """One screening sound of a session. The answer stays here; the browser gets a token."""
+
+    class Kind(models.TextChoices):
+        AUDIO = "audio", "Audio check (count the beeps)"
+        HEADPHONE = "headphone", "Headphone check (Huggins pitch)"
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="screening_items")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    index = models.PositiveIntegerField()
+    token = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
+    media = models.FileField(upload_to="screening/", max_length=300)
+    answer = models.PositiveSmallIntegerField()
+    response = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "index"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "index"], name="one_screening_item_per_index"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.index} of session {self.session_id}"

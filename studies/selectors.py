@@ -236,7 +236,9 @@ def study_missing_trials(*, study: Study) -> int:
     )
     per_item = Item.objects.filter(study=study).annotate(n=Count("trials", filter=answered))
     missing = sum(max(0, study.target_votes_per_item - item.n) for item in per_item)
-    under_way = Session.objects.filter(study=study).exclude(status=Session.Status.COMPLETED)
+    under_way = Session.objects.filter(study=study).exclude(
+        status__in=[Session.Status.COMPLETED, Session.Status.SCREENED_OUT]
+    )
     pending = sum(
         max(0, s.n_trials - len(s.check_indices) - s.answered)
         for s in under_way.annotate(

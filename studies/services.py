@@ -17,12 +17,14 @@ from studies.models import (
     Criterion,
     Participant,
     PlaybackEvent,
+    ScreeningItem,
     Session,
     Study,
     System,
     Trial,
     TrialSlot,
     Vote,
+    new_token,
 )
 from studies.selectors import study_closed_message, study_problems
 
@@ -144,11 +146,95 @@ def session_start(
 
 
 def session_consent(*, session: Session, now: datetime | None = None) -> Session:
-    if session.status == Session.Status.CONSENT:
-        session.status = Session.Status.ACTIVE
-        session.consented_at = now or timezone.now()
-        session.save(update_fields=["status", "consented_at"])
+    """Consent given: the screening comes next if the study has one, else the trials."""
+    with transaction.atomic():
+        locked = Session.objects.select_for_update().select_related("study").get(pk=session.pk)
+        if locked.status == Session.Status.CONSENT:
+            screening = locked.study.screening
+            locked.status = Session.Status.SCREENING if screening else Session.Status.ACTIVE
+            locked.consented_at = now or timezone.now()
+            locked.save(update_fields=["status", "consented_at"])
+            if screening:
+                _screening_prepare(locked)
+    # The caller's object follows, as it did when consent was a plain update.
+    session.status, session.consented_at = locked.status, locked.consented_at
     return session
+
+
+def _screening_prepare(session: Session) -> None:
+    """The session's screening sounds, generated from seeds derived from its token (the same
+    session always gets the same sounds), stored under random names with their answers."""
+    from django.core.files.base import ContentFile
+
+    from studies.stimuli import screening
+
+    plan = [(ScreeningItem.Kind.AUDIO, screening.beeps)]
+    plan += [(ScreeningItem.Kind.HEADPHONE, screening.headphone_trial)] * (
+        session.study.headphone_trials
+    )
+    for index, (kind, make) in enumerate(plan):
+        audio, answer = make(screening.seed_for(session.token, index))
+        item = ScreeningItem(session=session, kind=kind, index=index, answer=answer)
+        item.media.save(f"{new_token()}.wav", ContentFile(screening.wav_bytes(audio)), save=False)
+        item.save()
+
+
+# Smallest screen the trial pages are laid out for (CSS pixels).
+MIN_SCREEN = (800, 500)
+SCREENED_OUT_MESSAGE = (
+    "Thank you for your time. This study needs {needs}, and the checks before it did not "
+    'confirm that. Please return the study (on Prolific: "Return submission"; on MTurk: '
+    '"Return HIT") instead of submitting it. Returning does not count against you.'
+)
+
+
+@dataclass
+class ScreeningResult:
+    passed: bool
+    reasons: list[str]
+
+
+def screening_submit(
+    *, session: Session, device: dict, responses: dict[str, int]
+) -> ScreeningResult:
+    """Score the screening on the server, in one transaction. A participant who fails is asked
+    to return the study (never rejected); submitting again changes nothing."""
+    with transaction.atomic():
+        session = Session.objects.select_for_update().select_related("study").get(pk=session.pk)
+        if session.status != Session.Status.SCREENING:
+            result = session.screening.get("result", {})
+            return ScreeningResult(bool(result.get("passed")), result.get("reasons", []))
+        items = list(session.screening_items.all())
+        missing = [i.index + 1 for i in items if i.token not in responses]
+        if missing:
+            raise AnswerRejected(
+                f"Please answer every sound (missing: {', '.join(map(str, missing))})."
+            )
+        for item in items:
+            item.response = responses[item.token]
+            item.save(update_fields=["response"])
+        reasons = []
+        width, height = int(device.get("width") or 0), int(device.get("height") or 0)
+        if width < MIN_SCREEN[0] or height < MIN_SCREEN[1]:
+            reasons.append(f"a screen of at least {MIN_SCREEN[0]}x{MIN_SCREEN[1]} pixels")
+        if device.get("playback") != "ok":
+            reasons.append("a browser that plays sound")
+        audio = [i for i in items if i.kind == ScreeningItem.Kind.AUDIO]
+        if any(i.response != i.answer for i in audio):
+            reasons.append("sound at an audible volume")
+        heard = sum(i.response == i.answer for i in items if i.kind == ScreeningItem.Kind.HEADPHONE)
+        if heard < session.study.headphone_min_correct:
+            reasons.append("headphones")
+        passed = not reasons
+        session.screening = {
+            "device": {"width": width, "height": height, "playback": device.get("playback")},
+            "headphone_correct": heard,
+            "headphone_trials": session.study.headphone_trials,
+            "result": {"passed": passed, "reasons": reasons},
+        }
+        session.status = Session.Status.ACTIVE if passed else Session.Status.SCREENED_OUT
+        session.save(update_fields=["screening", "status"])
+    return ScreeningResult(passed, reasons)
 
 
 def _ensure_answerable(session: Session) -> None:
@@ -156,6 +242,10 @@ def _ensure_answerable(session: Session) -> None:
         raise StudyNotOpen(study_closed_message(study=session.study))
     if session.status == Session.Status.CONSENT:
         raise StudyError("Please give your consent first.", status=409)
+    if session.status == Session.Status.SCREENING:
+        raise StudyError("Please finish the sound checks first.", status=409)
+    if session.status == Session.Status.SCREENED_OUT:
+        raise StudyError("This session ended at the sound checks.", status=409)
 
 
 @transaction.atomic

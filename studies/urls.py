@@ -35,6 +35,12 @@ urlpatterns = [
     path("s/<slug:slug>/", views.arrive, name="arrive"),
     path("s/<slug:slug>/p/<token:token>/", views.session_page, name="session"),
     path("s/<slug:slug>/p/<token:token>/consent", views.consent, name="consent"),
+    path("s/<slug:slug>/p/<token:token>/screen", views.screening_submit, name="screen"),
+    path(
+        "s/<slug:slug>/p/<token:token>/a/<token:item_token>",
+        views.screening_media,
+        name="screening_media",
+    ),
     path("s/<slug:slug>/p/<token:token>/t/<index:index>/event", views.playback_event, name="event"),
     path("s/<slug:slug>/p/<token:token>/t/<index:index>/answer", views.answer, name="answer"),
     path(

@@ -17,8 +17,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from studies import media, selectors, services
 from studies.errors import StudyError
-from studies.forms import InputError, PlaybackEventForm, parse_arrival, parse_choices
-from studies.models import SLOT_LABELS, Participant, Session, Study, TrialSlot
+from studies.forms import (
+    InputError,
+    PlaybackEventForm,
+    parse_arrival,
+    parse_choices,
+    parse_screening,
+)
+from studies.models import SLOT_LABELS, Participant, ScreeningItem, Session, Study, TrialSlot
 
 PROLIFIC_COMPLETE_URL = "https://app.prolific.com/submissions/complete"
 
@@ -127,6 +133,10 @@ def session_page(request: HttpRequest, slug: str, token: str) -> HttpResponse:
         if study.status == Study.Status.CLOSED:
             return _message(request, selectors.study_closed_message(study=study), status=409)
         return render(request, "studies/consent.html", {"study": study, "session": session})
+    if session.status == Session.Status.SCREENED_OUT:
+        return _screened_out(request, session)
+    if session.status == Session.Status.SCREENING:
+        return _screening_page(request, session)
     try:
         trial = services.session_current_trial(session=session)
     except StudyError as exc:
@@ -155,6 +165,28 @@ def session_page(request: HttpRequest, slug: str, token: str) -> HttpResponse:
         "answer_url": f"{base}t/{trial.index}/answer",
     }
     return render(request, "studies/trial.html", context)
+
+
+def _screening_page(request: HttpRequest, session: Session) -> HttpResponse:
+    base = _session_url(session)
+    items = [
+        {"kind": item.kind, "number": n, "src": f"{base}a/{item.token}", "name": f"r-{item.token}"}
+        for n, item in enumerate(session.screening_items.order_by("index"), start=1)
+    ]
+    context = {
+        "study": session.study,
+        "session": session,
+        "audio_items": [i for i in items if i["kind"] == ScreeningItem.Kind.AUDIO],
+        "headphone_items": [i for i in items if i["kind"] == ScreeningItem.Kind.HEADPHONE],
+        "submit_url": f"{base}screen",
+    }
+    return render(request, "studies/screening.html", context)
+
+
+def _screened_out(request: HttpRequest, session: Session) -> HttpResponse:
+    reasons = session.screening.get("result", {}).get("reasons", [])
+    needs = " and ".join(reasons) or "a working sound setup"
+    return _message(request, services.SCREENED_OUT_MESSAGE.format(needs=needs))
 
 
 def _completion(request: HttpRequest, session: Session) -> HttpResponse:
@@ -187,6 +219,37 @@ def consent(request: HttpRequest, slug: str, token: str) -> HttpResponse:
         )
     services.session_consent(session=session)
     return redirect(_session_url(session))
+
+
+@frameable
+@require_POST
+@limit_body
+def screening_submit(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    study = _study_or_404(slug)
+    session = _session_or_404(study, token)
+    back = _session_url(session)
+    try:
+        device, responses = parse_screening(request.POST)
+        services.screening_submit(session=session, device=device, responses=responses)
+    except InputError as exc:
+        return _message(request, str(exc), status=400, back=back)
+    except StudyError as exc:
+        return _message(request, exc.message, status=exc.status, back=back)
+    return redirect(back)
+
+
+@require_GET
+def screening_media(request: HttpRequest, slug: str, token: str, item_token: str) -> HttpResponse:
+    """A screening sound, only for its own session, under an opaque name."""
+    study = _study_or_404(slug)
+    session = _session_or_404(study, token)
+    item = ScreeningItem.objects.filter(token=item_token, session=session).first()
+    if item is None:
+        raise Http404("No such sound.")
+    try:
+        return media.serve_file(request, item.media.path)
+    except FileNotFoundError:
+        raise Http404("No such sound.") from None
 
 
 @require_POST

@@ -91,3 +91,36 @@ def test_a_participant_completes_a_session_in_chromium(live_server, page):
     accepted_ends = PlaybackEvent.objects.filter(kind="ended", accepted=True).count()
     assert accepted_ends == 3 * 4
     assert not errors, errors
+
+
+def test_the_sound_checks_in_chromium(live_server, page):
+    """The screening page reports the screen and real playback from the browser, and the
+    server scores it: right answers open the trials."""
+    from studies.models import ScreeningItem
+
+    study = make_study(slug="screen", n_items=1, trials_per_session=1, with_checks=False)
+    study.screening = True
+    study.headphone_trials = 2
+    study.headphone_min_correct = 2
+    study.save()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live_server.url}/s/{study.slug}/?code=BROWSER1")
+    page.get_by_label("I have read the above and agree to take part.").check()
+    page.get_by_role("button", name="Begin").click()
+    page.get_by_role("heading", name="Sound checks").wait_for()
+    session = Session.objects.get()
+    answers = {i.index + 1: i.answer for i in ScreeningItem.objects.filter(session=session)}
+    for number, answer in answers.items():
+        fieldset = page.locator("fieldset.screen-item").nth(number - 1)
+        fieldset.get_by_role("button", name=f"Play sound {number}").click()
+        fieldset.get_by_label(str(answer), exact=True).check()
+    page.wait_for_function("document.querySelector('[name=playback]').value === 'ok'")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("heading", name="Video 1 of 1").wait_for()
+    session.refresh_from_db()
+    assert session.status == Session.Status.ACTIVE
+    assert session.screening["device"]["playback"] == "ok"
+    assert session.screening["device"]["width"] >= 800
+    assert not errors, errors

@@ -44,6 +44,10 @@ def test_creating_a_study_in_the_admin_adds_the_default_criteria(admin_client):
         "qc_min_trial_seconds": "0",
         "qc_max_same_slot_share": "1",
         "qc_require_played_all": "on",
+        "screening": "on",
+        "headphone_trials": "6",
+        "headphone_min_correct": "4",
+        "bonus_cents": "50",
         **_inline("criteria"),
         **_inline(
             "systems",
@@ -60,6 +64,7 @@ def test_creating_a_study_in_the_admin_adds_the_default_criteria(admin_client):
         "overall",
     ]
     assert list(study.systems.values_list("key", flat=True)) == ["foley_music", "wavenet"]
+    assert study.screening and study.bonus_cents == 50
 
 
 def test_launch_action_reports_every_problem_and_keeps_the_study_draft(admin_client):
@@ -131,3 +136,38 @@ def test_uploading_a_clip_stores_it_under_a_random_name(admin_client, media_libr
     clip = Clip.objects.get(item=item, system=system)
     assert "foley" not in clip.media.name and clip.media.name.endswith(".mp4")
     assert clip.media.read() == video
+
+
+def test_adding_a_recruitment_publishes_and_review_actions_report(admin_client):
+    from studies.models import Recruitment, RemoteAction
+
+    study = make_study(slug="pub")
+    data = {
+        "study": study.pk,
+        "recruiter": "local",
+        "places": "5",
+        "reward_cents": "300",
+        "minutes": "12",
+        "actions-TOTAL_FORMS": "0",
+        "actions-INITIAL_FORMS": "0",
+    }
+    response = admin_client.post("/admin/studies/recruitment/add/", data, follow=True)
+    assert "Published as local-" in " ".join(_messages(response))
+    recruitment = Recruitment.objects.get()
+    assert list(recruitment.actions.values_list("kind", "state")) == [
+        ("create", "done"),
+        ("publish", "done"),
+    ]
+    response = admin_client.post(
+        "/admin/studies/study/",
+        {"action": "review_dry_run", "_selected_action": [study.pk]},
+        follow=True,
+    )
+    assert "dry run: nothing sent" in " ".join(_messages(response))
+    assert RemoteAction.objects.count() == 2
+    response = admin_client.post(
+        "/admin/studies/study/",
+        {"action": "pay_bonuses", "_selected_action": [study.pk]},
+        follow=True,
+    )
+    assert "no bonus set" in " ".join(_messages(response))

@@ -131,3 +131,37 @@ def test_media_tokens_are_unique_per_session_even_for_the_same_clip():
         client.post(url + "consent", {"consent": "yes"})
         srcs.append({s["src"].rsplit("/", 1)[-1] for s in client.get(url).context["slots"]})
     assert not srcs[0] & srcs[1]
+
+
+def test_screening_answers_never_reach_the_browser():
+    from studies.models import ScreeningItem
+
+    study = make_study(slug="hp", trials_per_session=2, with_checks=False, screening=True)
+    rc = RecordingClient()
+    response, _ = rc.get(f"/s/{study.slug}/", {"code": "HP1"})
+    url = response["Location"]
+    rc.post(url + "consent", {"consent": "yes"})
+    _, page = rc.get(url)
+    html = page.decode()
+    items = list(ScreeningItem.objects.order_by("index"))
+    for item in items:
+        rc.get(f"{url}a/{item.token}", HTTP_RANGE="bytes=0-")
+    form = {"width": "1280", "height": "800", "playback": "ok"}
+    form |= {f"r-{i.token}": str(i.answer) for i in items}
+    rc.post(url + "screen", form)
+    assert Session.objects.get().status == Session.Status.ACTIVE
+
+    everything = b"\n".join(rc.bodies).decode("latin-1") + "\n".join(rc.urls)
+    for item in items:
+        name = item.media.name.rsplit("/", 1)[-1]
+        assert name not in everything and name.rsplit(".", 1)[0] not in everything
+    for word in ("answer", "correct", "target", "huggins", "kind"):
+        assert word not in html.lower(), f"{word!r} appears on the screening page"
+    # Every headphone question is the same markup apart from its token and number.
+    blocks = re.findall(r'<fieldset class="screen-item">.*?</fieldset>', html, flags=re.S)
+    tokens = {i.token: "TOKEN" for i in items}
+    normalised = {
+        re.sub(r"\d+", "N", re.sub("|".join(map(re.escape, tokens)), "TOKEN", b))
+        for b in blocks[1:]
+    }
+    assert len(blocks) == 1 + study.headphone_trials and len(normalised) == 1
