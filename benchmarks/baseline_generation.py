@@ -70,10 +70,12 @@ def main() -> None:
     parser.add_argument("--naive-seconds", type=float, default=2.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--only-naive", action="store_true")
     args = parser.parse_args()
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    print(f"{'device':<7} {'system':<10} {'batch':>5} {'samples/s':>11} {'real-time factor':>17}")
-    for device in devices:
+    if not args.only_naive:
+        print(f"{'device':<7} {'system':<10} {'batch':>5} {'samples/s':>11} {'RTF':>17}")
+    for device in [] if args.only_naive else devices:
         for system in ("wavenet", "samplernn", "gan"):
             for batch in (1, 32):
                 rate = speed(system, device, batch, args.seconds, args.repeats)
