@@ -242,7 +242,9 @@ def study_missing_trials(*, study: Study) -> int:
     pending = sum(
         max(0, s.n_trials - len(s.check_indices) - s.answered)
         for s in under_way.annotate(
-            answered=Count("trials", filter=Q(trials__answered_at__isnull=False))
+            answered=Count(
+                "trials", filter=Q(trials__answered_at__isnull=False, trials__check_kind="")
+            )
         )
     )
     return max(0, missing - pending)
