@@ -5,7 +5,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from evalsite.env import env_bool, env_int, env_list, env_str
+from evalsite.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var"))).resolve()
@@ -22,6 +22,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    "huey.contrib.djhuey",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -131,6 +132,39 @@ PARTICIPANT_FRAME_ANCESTORS = env_str("PARTICIPANT_FRAME_ANCESTORS", "")
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_HTTPS_PROXY", False) else None
 )
+
+# Stimuli: every clip's soundtrack is brought to this rate, integrated loudness (ITU-R BS.1770,
+# LUFS) and true-peak ceiling (dBTP) before it is muxed with the video.
+STIMULUS_SAMPLE_RATE = env_int("STIMULUS_SAMPLE_RATE", 44100, minimum=8000)
+STIMULUS_LOUDNESS_LUFS = env_float("STIMULUS_LOUDNESS_LUFS", -23.0)
+STIMULUS_TRUE_PEAK_DBTP = env_float("STIMULUS_TRUE_PEAK_DBTP", -1.0)
+if not (-60 < STIMULUS_LOUDNESS_LUFS < 0 and -20 < STIMULUS_TRUE_PEAK_DBTP <= 0):
+    raise ImproperlyConfigured(
+        "STIMULUS_LOUDNESS_LUFS must be in (-60, 0) and STIMULUS_TRUE_PEAK_DBTP in (-20, 0]"
+    )
+
+# Background jobs (clip generation): huey. The default needs no server: a SQLite queue under
+# DATA_DIR, consumed by `manage.py run_huey` (./run demo starts one). In production set
+# HUEY_REDIS_URL (and install the "redis" extra) to use Redis instead.
+HUEY_REDIS_URL = env_str("HUEY_REDIS_URL", "")
+if HUEY_REDIS_URL:
+    HUEY = {
+        "name": "foleyeval",
+        "huey_class": "huey.RedisHuey",
+        "url": HUEY_REDIS_URL,
+        "immediate": False,
+        "consumer": {"workers": 1, "worker_type": "thread"},
+    }
+else:
+    HUEY_SQLITE_PATH = Path(env_str("HUEY_SQLITE_PATH", str(DATA_DIR / "huey.sqlite3")))
+    HUEY_SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    HUEY = {
+        "name": "foleyeval",
+        "huey_class": "huey.SqliteHuey",
+        "filename": str(HUEY_SQLITE_PATH),
+        "immediate": False,
+        "consumer": {"workers": 1, "worker_type": "thread"},
+    }
 
 LOGGING = {
     "version": 1,

@@ -27,6 +27,8 @@ from studies.models import (
     Vote,
 )
 from studies.recruiters.base import RecruiterError
+from studies.stimuli.generation import generation_job_create
+from studies.tasks import generation_job_enqueue
 
 
 def participant_link(study: Study) -> str:
@@ -48,6 +50,8 @@ class CriterionInline(admin.TabularInline):
 class SystemInline(admin.TabularInline):
     model = System
     extra = 0
+    fields = ["key", "name", "checkpoint", "sampling", "description"]
+    autocomplete_fields = ["checkpoint"]
 
 
 @admin.register(Study)
@@ -57,7 +61,15 @@ class StudyAdmin(admin.ModelAdmin):
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     inlines = [CriterionInline, SystemInline]
-    actions = ["launch", "pause", "close", "review_dry_run", "review", "pay_bonuses"]
+    actions = [
+        "generate_clips",
+        "launch",
+        "pause",
+        "close",
+        "review_dry_run",
+        "review",
+        "pay_bonuses",
+    ]
     readonly_fields = ["status", "launched_at", "link", "progress"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "status", "launched_at", "link", "progress"]}),
@@ -140,6 +152,22 @@ class StudyAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if not change:
             services.criteria_add_defaults(study=obj)
+
+    @admin.action(description="Generate missing clips (background job)")
+    def generate_clips(self, request, queryset):
+        for study in queryset:
+            try:
+                job = generation_job_create(study=study)
+            except StudyError as exc:
+                self.message_user(request, f"{study.title}: {exc.message}", messages.ERROR)
+                continue
+            generation_job_enqueue(job=job)
+            url = reverse("admin:studies_generationjob_change", args=[job.pk])
+            self.message_user(
+                request,
+                format_html('{}: <a href="{}">job {}</a> queued', study.title, url, job.pk),
+                messages.SUCCESS,
+            )
 
     @admin.action(description="Launch (check the study is complete, then set it live)")
     def launch(self, request, queryset):
@@ -429,3 +457,7 @@ class RemoteActionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+# Checkpoints and generation jobs.
+from studies import admin_stimuli  # noqa: E402, F401

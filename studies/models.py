@@ -156,11 +156,49 @@ class Criterion(models.Model):
         return self.key
 
 
+class Checkpoint(models.Model):
+    """A trained generator on disk, registered from its self-describing file (see
+    foley_models.models.checkpoint). Systems of any study can point to it."""
+
+    path = models.CharField(
+        max_length=500, unique=True, help_text="Absolute path of the .pt file on the server."
+    )
+    sha256 = models.CharField(max_length=64, editable=False)
+    system_key = models.CharField(max_length=64, editable=False, help_text="foley_music, ...")
+    preset = models.CharField(max_length=32, editable=False, blank=True)
+    config = models.JSONField(default=dict, editable=False)
+    step = models.PositiveIntegerField(null=True, editable=False)
+    format_version = models.PositiveIntegerField(editable=False)
+    size_bytes = models.PositiveBigIntegerField(editable=False)
+    registered_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-registered_at"]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.system_key} {self.preset} ({PurePosixPath(self.path).name}, step {self.step})"
+        )
+
+
 class System(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="systems")
     key = models.CharField(max_length=64, validators=[key_validator])
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    checkpoint = models.ForeignKey(
+        Checkpoint,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="systems",
+        help_text="The trained generator that makes this system's clips (generate_clips).",
+    )
+    sampling = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Keyword arguments for generate(), e.g. {"greedy": false, "top_p": 0.9}.',
+    )
 
     class Meta:
         ordering = ["id"]
@@ -182,6 +220,16 @@ class Item(models.Model):
     video = models.FileField(upload_to=item_upload_to, blank=True, help_text="Silent video.")
     reference_audio = models.FileField(upload_to=item_upload_to, blank=True)
     reference_midi = models.FileField(upload_to=item_upload_to, blank=True)
+    pose = models.FileField(
+        upload_to=item_upload_to,
+        blank=True,
+        help_text="Keypoints of the video, .npy in a DESIGN.md layout; the systems' input.",
+    )
+    layout = models.CharField(max_length=16, default="body65", help_text="body65 or hands")
+    fps = models.FloatField(null=True, blank=True, help_text="Frame rate of the pose and video.")
+    source = models.CharField(
+        max_length=300, blank=True, help_text="Where the item was cut from (dataset, performance)."
+    )
     # How many trials have shown this item; drives the Latin-square slot order.
     times_allocated = models.PositiveIntegerField(default=0, editable=False)
 
@@ -502,3 +550,38 @@ class ScreeningItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.index} of session {self.session_id}"
+
+
+class GenerationJob(models.Model):
+    """One run of clip generation for a study (from generate_clips or the admin's background
+    job). Progress and every failure are recorded here as the job goes."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        DONE_WITH_ERRORS = "errors", "Done, with failures"
+        FAILED = "failed", "Failed"
+        INTERRUPTED = "interrupted", "Interrupted (run it again to finish)"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="generation_jobs")
+    systems = models.JSONField(default=list, blank=True, help_text="System keys; empty: all.")
+    device = models.CharField(max_length=32, default="auto")
+    batch_size = models.PositiveIntegerField(default=8, validators=[MinValueValidator(1)])
+    force = models.BooleanField(default=False, help_text="Remake clips that exist.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0, help_text="Clips and check clips to make.")
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"generation job {self.pk} for {self.study.slug} ({self.status})"

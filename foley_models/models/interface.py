@@ -1,6 +1,7 @@
 """The shared generator interface: what `generate` returns, and the checks and batching every
 system's `generate(pose_clips, instrument, *, seed, **sampling)` applies to its input."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,17 @@ class Generated:
     sample_rate: int
     midi: pretty_midi.PrettyMIDI | None = None  # systems that predict MIDI
     tokens: list[int] | None = None
+
+
+def per_clip_instruments(instrument: str | Sequence[str], n_clips: int) -> list[str]:
+    """One instrument name per clip: `generate` takes one name for the whole batch or one per
+    clip (so clips of different instruments can share a batch)."""
+    if isinstance(instrument, str):
+        return [instrument] * n_clips
+    names = list(instrument)
+    if len(names) != n_clips:
+        raise ValueError(f"{len(names)} instruments given for {n_clips} pose clips")
+    return names
 
 
 def group_by_length(

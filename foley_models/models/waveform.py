@@ -20,7 +20,7 @@ from torch import nn
 from foley_models.data import dataset
 from foley_models.data.layouts import normalise
 from foley_models.models import checkpoint, clips
-from foley_models.models.interface import Generated, group_by_length
+from foley_models.models.interface import Generated, group_by_length, per_clip_instruments
 from foley_models.models.pose_encoder import PoseEncoder, PoseEncoderConfig
 from foley_models.render.audio_io import read_wav
 from foley_models.render.spectral import resample
@@ -173,7 +173,7 @@ class WaveformGenerator:
     def generate(
         self,
         pose_clips: list[np.ndarray],
-        instrument: str,
+        instrument: str | list[str],
         *,
         seed: int = 0,
         fps: float = 22.0,
@@ -181,7 +181,9 @@ class WaveformGenerator:
         batch_size: int = 32,
         **sampling,
     ) -> list[Generated]:
-        """Audio for each pose clip [T, C, V, M], batched by clip length (batch_size at most)."""
+        """Audio for each pose clip [T, C, V, M], batched by clip length (batch_size at most).
+        `instrument`: one name for every clip, or one per clip."""
+        instruments = per_clip_instruments(instrument, len(pose_clips))
         results: list[Generated | None] = [None] * len(pose_clips)
         groups = group_by_length(pose_clips, fps=fps, layout=layout, trained_fps=self.config.fps)
         rate = self.config.sample_rate
@@ -192,7 +194,9 @@ class WaveformGenerator:
                 pose = torch.from_numpy(
                     np.stack([normalise(pose_clips[i], layout) for i in chunk])
                 ).to(self.device)
-                ids = self.model.conditioner.instrument_ids([instrument] * len(chunk), self.device)
+                ids = self.model.conditioner.instrument_ids(
+                    [instruments[i] for i in chunk], self.device
+                )
                 generator = torch.Generator(device="cpu").manual_seed(seed + start)
                 audio = self.synthesize(pose, ids, n_samples, generator=generator, **sampling)
                 audio = audio.clamp(-1.0, 1.0).float().cpu().numpy()

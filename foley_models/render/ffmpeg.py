@@ -110,3 +110,54 @@ class VideoWriter:
             self.close()
         else:
             self.abort()
+
+
+# Stimulus encoding: H.264 (yuv420p, main profile) + AAC in MP4 with the index up front
+# (faststart) and no container metadata (no title, encoder, creation time, handler names that a
+# curious participant could read).
+_STRIP = [
+    "-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact",
+    "-flags:v", "+bitexact", "-flags:a", "+bitexact", "-movflags", "+faststart",
+]  # fmt: skip
+
+
+def cut_video(
+    src: Path, out: Path, *, start_s: float, n_frames: int, fps: float, width: int | None = None
+) -> Path:
+    """`n_frames` frames of `src` from `start_s`, re-encoded silent at `fps` (H.264, yuv420p,
+    even dimensions, stripped). The result lasts exactly n_frames / fps seconds."""
+    scale = f"scale={width}:-2" if width else "scale=trunc(iw/2)*2:trunc(ih/2)*2"
+    args = [
+        "-ss", f"{start_s:.6f}", "-i", str(src), "-an", "-sn", "-dn",
+        "-vf", f"fps={fps},{scale}", "-frames:v", str(int(n_frames)), "-r", f"{fps}",
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
+        "-profile:v", "main", "-threads", "1", *_STRIP,
+    ]  # fmt: skip
+    return run_ffmpeg(args, out)
+
+
+def mux_clip(video: Path, audio_wav: Path, out: Path, *, audio_bitrate: str = "160k") -> Path:
+    """The (already prepared, silent H.264) video with the WAV as mono AAC, MP4, stripped.
+
+    The video stream is copied, so every clip of an item has the identical picture."""
+    args = [
+        "-i", str(video), "-i", str(audio_wav), "-map", "0:v:0", "-map", "1:a:0",
+        "-c:v", "copy", "-c:a", "aac", "-b:a", audio_bitrate, "-ac", "1", *_STRIP,
+    ]  # fmt: skip
+    return run_ffmpeg(args, out)
+
+
+def extract_audio(src: Path, out: Path, *, sample_rate: int) -> Path:
+    """The audio of any file ffmpeg reads, as mono 16-bit WAV at `sample_rate`."""
+    args = ["-i", str(src), "-vn", "-ac", "1", "-ar", str(sample_rate), "-c:a", "pcm_s16le"]
+    return run_ffmpeg(args, out)
+
+
+def container_tags(path: Path) -> dict:
+    """Every metadata tag in the container and its streams (for blinding checks)."""
+    info = probe(path)
+    tags = dict(info.get("format", {}).get("tags", {}))
+    for i, stream in enumerate(info.get("streams", [])):
+        for key, value in stream.get("tags", {}).items():
+            tags[f"stream{i}:{key}"] = value
+    return tags

@@ -10,7 +10,7 @@ from foley_models.data.layouts import normalise
 from foley_models.models import checkpoint
 from foley_models.models.foley_music.config import FoleyMusicConfig
 from foley_models.models.foley_music.model import FoleyMusic
-from foley_models.models.interface import Generated, group_by_length
+from foley_models.models.interface import Generated, group_by_length, per_clip_instruments
 from foley_models.render.fluidsynth import Renderer, gm_program
 
 
@@ -111,7 +111,7 @@ class Generator:
     def generate(
         self,
         pose_clips: list[np.ndarray],
-        instrument: str,
+        instrument: str | list[str],
         *,
         seed: int = 0,
         fps: float = 22.0,
@@ -122,7 +122,9 @@ class Generator:
         top_p: float | None = None,
         max_events: int | None = None,
     ) -> list[Generated]:
-        """Audio (and MIDI) for each pose clip [T, C, V, M], batched by clip length."""
+        """Audio (and MIDI) for each pose clip [T, C, V, M], batched by clip length.
+        `instrument`: one name for every clip, or one per clip."""
+        instruments = per_clip_instruments(instrument, len(pose_clips))
         results: list[Generated | None] = [None] * len(pose_clips)
         by_length = group_by_length(pose_clips, fps=fps, layout=layout, trained_fps=self.config.fps)
         generator = torch.Generator(device=self.device).manual_seed(seed)
@@ -131,7 +133,7 @@ class Generator:
             pose = torch.from_numpy(
                 np.stack([normalise(pose_clips[i], layout) for i in indices])
             ).to(self.device)
-            ids = self.model.instrument_ids([instrument] * len(indices), self.device)
+            ids = self.model.instrument_ids([instruments[i] for i in indices], self.device)
             memory = self.model.encode(pose, ids)
             duration = length / fps
             token_lists = decode_tokens(
@@ -148,7 +150,8 @@ class Generator:
             for i, tokens in zip(indices, token_lists, strict=True):
                 notes = codec.decode_tokens(tokens, end_s=duration)
                 notes = [n for n in notes if n.start < duration]
-                midi = codec.notes_to_midi(notes, program=gm_program(instrument), name=instrument)
-                audio = self.renderer.render(notes, instrument, duration_s=duration)
+                name = instruments[i]
+                midi = codec.notes_to_midi(notes, program=gm_program(name), name=name)
+                audio = self.renderer.render(notes, name, duration_s=duration)
                 results[i] = Generated(audio, self.config.sample_rate, midi, tokens)
         return results

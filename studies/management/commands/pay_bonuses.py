@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from studies.errors import StudyError
-from studies.management.commands._recruiting import get_study, table
+from studies.management.commands._shared import get_study, table
 from studies.recruiters.base import RecruiterError
 from studies.recruiters.ledger import UnknownOutcome
 from studies.recruiting import study_pay_bonuses

@@ -2,7 +2,7 @@ from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
 
-from studies.management.commands._recruiting import get_study, table
+from studies.management.commands._shared import get_study, table
 from studies.recruiters.base import RecruiterError
 from studies.recruiting import study_review
 

@@ -1,4 +1,4 @@
-"""Shared by the recruiting commands: find the study, print rows as a table."""
+"""Shared by the commands: find the study, print rows as a table."""
 
 from django.core.management.base import CommandError
 

@@ -1,0 +1,49 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from studies.errors import StudyError
+from studies.management.commands._shared import get_study
+from studies.stimuli.generation import generation_job_create, generation_job_run
+
+
+class Command(BaseCommand):
+    help = (
+        "Generate the study's clips: every item x system through the system's registered "
+        "checkpoint (batched, on the GPU when there is one), loudness-matched and muxed with the "
+        "item's video, plus each item's check-trial material. Clips that exist are skipped "
+        "unless --force; failures are reported and the rest go on. Safe to run again."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("study", help="the study's slug")
+        parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+        parser.add_argument("--batch-size", type=int, default=8, help="items per generate call")
+        parser.add_argument("--systems", nargs="+", help="system keys (default: all)")
+        parser.add_argument("--force", action="store_true", help="remake clips that exist")
+
+    def handle(self, *args, **options):
+        study = get_study(options["study"])
+        try:
+            job = generation_job_create(
+                study=study,
+                systems=options["systems"],
+                device=options["device"],
+                batch_size=options["batch_size"],
+                force=options["force"],
+            )
+        except StudyError as exc:
+            raise CommandError(str(exc)) from None
+
+        def progress(job) -> None:
+            made = job.done + job.failed
+            self.stdout.write(f"  [{made}/{job.total}] made {job.done}, failed {job.failed}")
+
+        self.stdout.write(f"Generating clips for {study.slug} (job {job.pk})...")
+        job = generation_job_run(job=job, progress=progress)
+        self.stdout.write(job.message)
+        for failure in job.errors:
+            self.stderr.write(
+                f"  failed: item {failure['item'] or '-'} system {failure['system'] or '-'}: "
+                f"{failure['error']}"
+            )
+        if job.failed:
+            raise CommandError(f"{job.failed} of {job.total} clips failed (see above)")

@@ -1,0 +1,444 @@
+"""Making a study's clips: every item x system, and each item's check-trial material.
+
+For each system: load its registered checkpoint once (checking the file is the one registered),
+run it on the items' poses in batches (items of different instruments share a batch), render
+MIDI at the stimulus rate where the system predicts MIDI, otherwise resample; fit the audio to
+the video's exact duration with short fades, normalise it to one loudness with a true-peak
+ceiling, mux it with the item's silent video (prepared once per item, H.264, stripped) into an
+AAC MP4 and store it under a random name. Provenance lives in the database only.
+
+Resumable: each clip is written to a temporary file, renamed, then saved with its row in one
+transaction; clips that exist are skipped unless `force`. A failure is recorded on the job (item,
+system, error) and the job goes on with the rest.
+"""
+
+import gc
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.files.base import File
+from django.db import transaction
+from django.utils import timezone
+
+from foley_models import load_generator
+from foley_models.render import ffmpeg, loudness
+from foley_models.render.audio_io import read_wav, write_wav
+from foley_models.render.fluidsynth import Renderer
+from foley_models.render.spectral import resample
+from studies.errors import StudyError
+from studies.models import CheckClip, CheckKind, Clip, GenerationJob, Item, Study, System, Trial
+from studies.stimuli import checks
+from studies.stimuli.checkpoints import checkpoint_verify
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StimulusFormat:
+    sample_rate: int = 44100
+    target_lufs: float = -23.0
+    ceiling_dbtp: float = -1.0
+    fade_s: float = 0.02
+
+    @classmethod
+    def from_settings(cls) -> "StimulusFormat":
+        return cls(
+            sample_rate=settings.STIMULUS_SAMPLE_RATE,
+            target_lufs=settings.STIMULUS_LOUDNESS_LUFS,
+            ceiling_dbtp=settings.STIMULUS_TRUE_PEAK_DBTP,
+        )
+
+
+# --- jobs -------------------------------------------------------------------------------------
+
+
+def generation_job_create(
+    *,
+    study: Study,
+    systems: list[str] | None = None,
+    device: str = "auto",
+    batch_size: int = 8,
+    force: bool = False,
+) -> GenerationJob:
+    """A queued job, after checking its options (unknown systems, force on a study with trials,
+    systems without a checkpoint are errors now rather than in the worker)."""
+    keys = list(systems or [])
+    known = set(study.systems.values_list("key", flat=True))
+    unknown = sorted(set(keys) - known)
+    if unknown:
+        raise StudyError(
+            f"{study.slug} has no system {', '.join(unknown)} (it has {sorted(known)})"
+        )
+    if batch_size < 1:
+        raise StudyError("the batch size must be at least 1")
+    if force and Trial.objects.filter(item__study=study).exists():
+        raise StudyError(
+            f"{study.slug} already has trials: replacing its clips would change what earlier "
+            "raters heard; make a new study instead of using force"
+        )
+    chosen = study.systems.filter(key__in=keys) if keys else study.systems.all()
+    missing = [s.key for s in chosen if s.checkpoint_id is None]
+    if missing:
+        raise StudyError(
+            f"systems without a registered checkpoint: {', '.join(missing)} "
+            "(register one in the admin, or `manage.py register_checkpoint`)"
+        )
+    return GenerationJob.objects.create(
+        study=study, systems=keys, device=device, batch_size=batch_size, force=force
+    )
+
+
+@dataclass
+class _Run:
+    job: GenerationJob
+    fmt: StimulusFormat
+    work: Path
+    progress: object = None
+    videos: dict = field(default_factory=dict)  # item pk -> prepared silent video
+
+    def advance(self, *, failed: dict | None = None) -> None:
+        job = self.job
+        if failed is None:
+            job.done += 1
+        else:
+            job.failed += 1
+            job.errors = [*job.errors, failed]
+            log.warning("generation job %s: %s", job.pk, failed)
+        job.save(update_fields=["done", "failed", "errors", "updated_at"])
+        if self.progress:
+            self.progress(job)
+
+
+def generation_job_run(*, job: GenerationJob, progress=None) -> GenerationJob:
+    """Run a job to the end. Failures of single clips or systems are recorded on the job and
+    the rest go on; an unexpected error marks the job failed and is raised."""
+    study = job.study
+    # One job at a time per study: an older job still marked running was killed midway.
+    GenerationJob.objects.filter(study=study, status=GenerationJob.Status.RUNNING).exclude(
+        pk=job.pk
+    ).update(status=GenerationJob.Status.INTERRUPTED, finished_at=timezone.now())
+    job.status, job.started_at = GenerationJob.Status.RUNNING, timezone.now()
+    job.done = job.failed = 0
+    job.errors, job.message = [], ""
+    job.save()
+    work = Path(settings.MEDIA_ROOT) / "work" / f"job-{job.pk}"
+    run = _Run(job=job, fmt=StimulusFormat.from_settings(), work=work, progress=progress)
+    started = time.monotonic()
+    try:
+        systems = list(study.systems.select_related("checkpoint").order_by("id"))
+        if job.systems:
+            systems = [s for s in systems if s.key in job.systems]
+        items = list(study.items.order_by("id"))
+        todo = {s.pk: [i for i in items if job.force or not _has_clip(i, s)] for s in systems}
+        check_todo = [i for i in items if job.force or not _has_checks(i)]
+        job.total = sum(len(v) for v in todo.values()) + len(check_todo)
+        job.save(update_fields=["total", "updated_at"])
+        for system in systems:
+            if todo[system.pk]:
+                _run_system(run, system, todo[system.pk])
+        for item in check_todo:
+            try:
+                _make_checks(run, item)
+                run.advance()
+            except Exception as exc:  # one item's check material failing must not stop others
+                run.advance(failed=_failure(item, None, exc))
+    except BaseException as exc:
+        job.status = GenerationJob.Status.FAILED
+        if isinstance(exc, Exception):
+            job.message = f"{type(exc).__name__}: {exc}"
+        else:  # killed (KeyboardInterrupt, SystemExit): the next run finishes the work
+            job.status = GenerationJob.Status.INTERRUPTED
+        job.finished_at = timezone.now()
+        job.save()
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    job.status = GenerationJob.Status.DONE_WITH_ERRORS if job.failed else GenerationJob.Status.DONE
+    job.finished_at = timezone.now()
+    job.message = (
+        f"{job.done} made, {job.failed} failed of {job.total} in {time.monotonic() - started:.1f} s"
+    )
+    job.save()
+    return job
+
+
+def _has_clip(item: Item, system: System) -> bool:
+    return Clip.objects.filter(item=item, system=system).exists()
+
+
+def _has_checks(item: Item) -> bool:
+    kinds = set(CheckClip.objects.filter(item=item, is_target=True).values_list("kind", flat=True))
+    wanted = {CheckKind.NOISE} | ({CheckKind.SYNC} if _sync_possible(item) else set())
+    return wanted <= kinds
+
+
+def _sync_possible(item: Item) -> bool:
+    return bool(checks.sync_shifts(item.duration_s, 1))
+
+
+def _failure(item: Item | None, system: System | None, exc: BaseException) -> dict:
+    return {
+        "item": item.key if item else "",
+        "system": system.key if system else "",
+        "error": f"{type(exc).__name__}: {exc}",
+        "where": traceback.format_exc(limit=-3)[-1500:],
+    }
+
+
+# --- one system -------------------------------------------------------------------------------
+
+
+def _run_system(run: _Run, system: System, items: list[Item]) -> None:
+    job = run.job
+    try:
+        if system.checkpoint is None:
+            raise StudyError(f"system {system.key} has no registered checkpoint")
+        digest = checkpoint_verify(checkpoint=system.checkpoint)
+        generator = load_generator(system.checkpoint.path, device=job.device)
+    except Exception as exc:
+        for item in items:
+            run.advance(failed=_failure(item, system, exc))
+        return
+    try:
+        groups: dict[tuple, list[Item]] = {}
+        for item in items:
+            groups.setdefault((item.fps, item.layout), []).append(item)
+        for (fps, layout), group in groups.items():
+            for start in range(0, len(group), job.batch_size):
+                chunk = group[start : start + job.batch_size]
+                _run_chunk(run, system, generator, digest, chunk, fps=fps, layout=layout)
+    finally:
+        del generator
+        gc.collect()
+        _empty_cuda_cache()
+
+
+def _empty_cuda_cache() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _seed(system: System, items: list[Item]) -> int:
+    text = f"{system.study_id}:{system.key}:" + ",".join(i.key for i in items)
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+
+
+def _run_chunk(run, system, generator, digest, chunk, *, fps, layout) -> None:
+    seed = _seed(system, chunk)
+    try:
+        if fps is None:
+            raise StudyError("the item has no frame rate (fps); set it in the admin")
+        poses = [_load_pose(item) for item in chunk]
+        started = time.monotonic()
+        outputs = generator.generate(
+            poses,
+            [item.category for item in chunk],
+            seed=seed,
+            fps=fps,
+            layout=layout,
+            **system.sampling,
+        )
+        seconds = time.monotonic() - started
+    except Exception as exc:
+        for item in chunk:
+            run.advance(failed=_failure(item, system, exc))
+        return
+    for item, out in zip(chunk, outputs, strict=True):
+        try:
+            audio, native = _soundtrack(run, item, out)
+            provenance = {
+                "system": system.key,
+                "checkpoint": system.checkpoint.path,
+                "checkpoint_sha256": digest,
+                "preset": system.checkpoint.preset,
+                "step": system.checkpoint.step,
+                "seed": seed,
+                "batch": [i.key for i in chunk],
+                "sampling": system.sampling,
+                "device": str(generator.device),
+                "generation_s": round(seconds / len(chunk), 3),
+                "native_sample_rate": native,
+                "midi_notes": _n_notes(out),
+            }
+            _store(run, item, audio, provenance, system=system)
+            run.advance()
+        except Exception as exc:
+            run.advance(failed=_failure(item, system, exc))
+
+
+def _n_notes(out) -> int | None:
+    if out.midi is None:
+        return None
+    return sum(len(inst.notes) for inst in out.midi.instruments)
+
+
+def _load_pose(item: Item) -> np.ndarray:
+    if not item.pose:
+        raise StudyError(f"item {item.key} has no pose file")
+    with item.pose.open("rb") as handle:
+        pose = np.load(handle, allow_pickle=False)
+    n_frames = int(round(item.duration_s * item.fps))
+    if abs(len(pose) - n_frames) > 1:
+        raise StudyError(
+            f"item {item.key}: the pose has {len(pose)} frames but {item.duration_s:g} s at "
+            f"{item.fps:g} fps is {n_frames}"
+        )
+    return pose
+
+
+def _soundtrack(run: _Run, item: Item, out) -> tuple[np.ndarray, int]:
+    """The system's output at the stimulus rate: MIDI rendered again there, audio resampled."""
+    rate = run.fmt.sample_rate
+    if out.midi is not None:
+        notes = [n for inst in out.midi.instruments for n in inst.notes]
+        audio = Renderer(sample_rate=rate).render(notes, item.category, duration_s=item.duration_s)
+    else:
+        audio = resample(out.audio, out.sample_rate, rate)
+    return audio, out.sample_rate
+
+
+# --- finishing and storing ----------------------------------------------------------------
+
+
+def _video(run: _Run, item: Item) -> Path:
+    """The item's silent video, re-encoded once per job (H.264, exact frames, stripped), so every
+    clip of the item carries the identical picture stream."""
+    if item.pk not in run.videos:
+        if not item.video:
+            raise StudyError(f"item {item.key} has no video")
+        fps = item.fps or 25.0
+        n_frames = int(round(item.duration_s * fps))
+        run.videos[item.pk] = ffmpeg.cut_video(
+            Path(item.video.path),
+            run.work / f"item-{item.pk}.mp4",
+            start_s=0.0,
+            n_frames=n_frames,
+            fps=fps,
+        )
+    return run.videos[item.pk]
+
+
+def _finish(run: _Run, item: Item, audio: np.ndarray) -> tuple[Path, loudness.Normalised]:
+    """Fit, normalise and mux one soundtrack; returns the MP4 (in the work folder)."""
+    fmt = run.fmt
+    fitted = loudness.fit_duration(audio, fmt.sample_rate, item.duration_s, fmt.fade_s)
+    norm = loudness.normalise(
+        fitted, fmt.sample_rate, target_lufs=fmt.target_lufs, ceiling_dbtp=fmt.ceiling_dbtp
+    )
+    run.work.mkdir(parents=True, exist_ok=True)
+    fd, wav_name = tempfile.mkstemp(dir=run.work, suffix=".wav")
+    os.close(fd)
+    wav = write_wav(Path(wav_name), norm.audio, fmt.sample_rate)
+    mp4 = ffmpeg.mux_clip(_video(run, item), wav, wav.with_suffix(".mp4"))
+    wav.unlink()
+    return mp4, norm
+
+
+def _store(run: _Run, item: Item, audio: np.ndarray, provenance: dict, *, system: System):
+    mp4, norm = _finish(run, item, audio)
+    duration = ffmpeg.duration_s(mp4)
+    provenance = {
+        **provenance,
+        "loudness_lufs": round(norm.loudness_lufs, 3),
+        "source_lufs": round(norm.source_lufs, 3),
+        "true_peak_dbtp": round(norm.true_peak_dbtp, 3),
+        "limited": norm.limited,
+        "duration_s": duration,
+        "sample_rate": run.fmt.sample_rate,
+    }
+    clip = Clip.objects.filter(item=item, system=system).first()
+    old_name = clip.media.name if clip else None
+    clip = clip or Clip(item=item, system=system)
+    clip.duration_s, clip.loudness_lufs, clip.provenance = duration, norm.loudness_lufs, provenance
+    _attach_and_save(clip, mp4, old_name)
+
+
+def _attach_and_save(row, mp4: Path, old_name: str | None) -> None:
+    """Store the file under a random name, then save the row; the old file goes after commit."""
+    with mp4.open("rb") as handle:
+        row.media.save("clip.mp4", File(handle), save=False)
+    mp4.unlink()
+    try:
+        with transaction.atomic():
+            row.save()
+            if old_name:
+                storage = row.media.storage
+                transaction.on_commit(lambda: storage.delete(old_name))
+    except BaseException:
+        row.media.storage.delete(row.media.name)
+        raise
+
+
+# --- check material ---------------------------------------------------------------------------
+
+
+def _item_audio(run: _Run, item: Item) -> tuple[np.ndarray, str]:
+    """The item's own audio: its reference recording, else its first system's soundtrack."""
+    rate = run.fmt.sample_rate
+    run.work.mkdir(parents=True, exist_ok=True)
+    if item.reference_audio:
+        source, origin = item.reference_audio, "reference recording"
+    else:
+        clip = Clip.objects.filter(item=item).order_by("system_id").first()
+        if clip is None:
+            raise StudyError(
+                f"item {item.key} has neither reference audio nor a clip to check with"
+            )
+        source, origin = clip.media, f"soundtrack of system {clip.system.key}"
+    wav = ffmpeg.extract_audio(Path(source.path), run.work / f"ref-{item.pk}.wav", sample_rate=rate)
+    audio, _ = read_wav(wav)
+    wav.unlink()
+    return audio, origin
+
+
+def _make_checks(run: _Run, item: Item) -> None:
+    audio, origin = _item_audio(run, item)
+    rate = run.fmt.sample_rate
+    clean = loudness.fit_duration(audio, rate, item.duration_s, run.fmt.fade_s)
+    n_foils = max(1, item.study.systems.count() - 1)
+    seed = int(hashlib.sha256(f"{item.study_id}:{item.key}:checks".encode()).hexdigest()[:8], 16)
+    variants = [(CheckKind.NOISE, True, clean, {})]
+    for k, noisy in enumerate(checks.noise_foils(clean, n_foils, seed=seed)):
+        variants.append((CheckKind.NOISE, False, noisy, {"snr_db": checks.NOISE_SNR_DB, "k": k}))
+    shifts = checks.sync_shifts(item.duration_s, n_foils)
+    if shifts:
+        variants.append((CheckKind.SYNC, True, clean, {"shift_s": 0.0}))
+        for shift in shifts:
+            foil = checks.shifted(clean, rate, shift)
+            variants.append((CheckKind.SYNC, False, foil, {"shift_s": round(shift, 3)}))
+    made = []
+    for kind, is_target, sound, params in variants:
+        mp4, norm = _finish(run, item, sound)
+        made.append((kind, is_target, mp4, norm, params))
+    old = list(CheckClip.objects.filter(item=item))
+    with transaction.atomic():
+        for row in old:
+            transaction.on_commit(lambda name=row.media.name, s=row.media.storage: s.delete(name))
+            row.delete()
+        for kind, is_target, mp4, norm, params in made:
+            row = CheckClip(
+                item=item,
+                kind=kind,
+                is_target=is_target,
+                duration_s=ffmpeg.duration_s(mp4),
+                provenance={
+                    "made_from": origin,
+                    "loudness_lufs": round(norm.loudness_lufs, 3),
+                    **params,
+                },
+            )
+            with mp4.open("rb") as handle:
+                row.media.save("check.mp4", File(handle), save=False)
+            mp4.unlink()
+            row.save()

@@ -1,0 +1,173 @@
+"""Items from a performance dataset (DESIGN.md's folder with index.csv): windows of the chosen
+split cut into silent video, pose, reference audio and reference MIDI."""
+
+import io
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+from django.core.files.base import ContentFile, File
+from django.db import transaction
+
+from foley_models.data import dataset
+from foley_models.render import ffmpeg
+from foley_models.render.audio_io import read_wav, write_wav
+from studies.errors import StudyError
+from studies.models import Item, Study
+
+MIN_NOTES = 3  # a window with fewer notes makes a poor item (the musician hardly plays)
+
+
+@dataclass(frozen=True)
+class Window:
+    performance: dataset.Performance
+    start_frame: int
+    n_frames: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.performance.id}-f{self.start_frame}".lower()[:64]
+
+
+def _notes_in(midi: pretty_midi.PrettyMIDI | None, start_s: float, end_s: float):
+    if midi is None:
+        return None
+    return [n for inst in midi.instruments for n in inst.notes if start_s <= n.start < end_s - 0.05]
+
+
+def windows_plan(
+    *,
+    root: Path,
+    performances: list[dataset.Performance],
+    per_category: int,
+    duration_s: float,
+    lead_in_s: float = 1.0,
+) -> list[Window]:
+    """`per_category` windows per instrument, round-robin over its performances (so items come
+    from as many performances as there are), non-overlapping, skipping near-silent windows."""
+    chosen = []
+    by_category: dict[str, list[dataset.Performance]] = {}
+    for p in performances:
+        by_category.setdefault(p.instrument, []).append(p)
+    for category, perfs in sorted(by_category.items()):
+        midis = {p.id: dataset.load_midi(root / p.midi) if p.midi else None for p in perfs}
+        starts = {p.id: lead_in_s for p in perfs}
+        picked = 0
+        while picked < per_category:
+            progressed = False
+            for p in perfs:
+                if picked >= per_category:
+                    break
+                n_frames = int(round(duration_s * p.fps))
+                while starts[p.id] + duration_s <= p.duration_s - 0.1:
+                    start_s = starts[p.id]
+                    starts[p.id] += duration_s
+                    notes = _notes_in(midis[p.id], start_s, start_s + duration_s)
+                    if notes is not None and len(notes) < MIN_NOTES:
+                        continue
+                    chosen.append(Window(p, int(round(start_s * p.fps)), n_frames))
+                    picked += 1
+                    progressed = True
+                    break
+            if not progressed:
+                raise StudyError(
+                    f"the split has only {picked} usable {duration_s:g} s windows of {category} "
+                    f"(asked for {per_category}); use shorter items or more data"
+                )
+    return chosen
+
+
+def items_import(
+    *,
+    study: Study,
+    data_dir: str | Path,
+    split: str = "test",
+    per_category: int = 2,
+    duration_s: float = 6.0,
+    categories: tuple[str, ...] | None = None,
+) -> list[Item]:
+    """Add items to a study from a dataset split; items already there (same key) are kept."""
+    root = Path(data_dir)
+    try:
+        performances = [p for p in dataset.read_index(root) if p.split == split]
+    except dataset.DatasetError as exc:
+        raise StudyError(str(exc)) from None
+    if categories:
+        performances = [p for p in performances if p.instrument in categories]
+    if not performances:
+        raise StudyError(f"{root}: no performances in split {split!r}")
+    for p in performances:
+        if not p.video:
+            raise StudyError(
+                f"{root}: performance {p.id} has no video; items need the silent video that "
+                "raters watch (synthetic datasets: make them without --no-video)"
+            )
+    items = []
+    for window in windows_plan(
+        root=root, performances=performances, per_category=per_category, duration_s=duration_s
+    ):
+        existing = Item.objects.filter(study=study, key=window.key).first()
+        items.append(existing or _item_create(study=study, root=root, window=window))
+    return items
+
+
+def _item_create(*, study: Study, root: Path, window: Window) -> Item:
+    p = window.performance
+    start_s = window.start_frame / p.fps
+    duration_s = window.n_frames / p.fps
+    pose = dataset.load_pose(root, p)[window.start_frame : window.start_frame + window.n_frames]
+    if len(pose) != window.n_frames:
+        raise StudyError(f"{p.id}: the pose ends before {start_s + duration_s:.2f} s")
+    item = Item(
+        study=study,
+        key=window.key,
+        category=p.instrument,
+        duration_s=duration_s,
+        layout=p.layout,
+        fps=p.fps,
+        source=f"{root.name}/{p.id} from {start_s:.3f} s ({p.split} split)",
+    )
+    item.full_clean(exclude=["video", "pose"])
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        video = ffmpeg.cut_video(
+            root / p.video, tmp / "v.mp4", start_s=start_s, n_frames=window.n_frames, fps=p.fps
+        )
+        with video.open("rb") as handle:
+            item.video.save("v.mp4", File(handle), save=False)
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(pose), allow_pickle=False)
+        item.pose.save("p.npy", ContentFile(buffer.getvalue()), save=False)
+        if p.audio:
+            audio, rate = read_wav(root / p.audio)
+            a = int(round(start_s * rate))
+            clip = audio[a : a + int(round(duration_s * rate))]
+            wav = write_wav(tmp / "a.wav", clip, rate)
+            with wav.open("rb") as handle:
+                item.reference_audio.save("a.wav", File(handle), save=False)
+        if p.midi:
+            item.reference_midi.save(
+                "m.mid", ContentFile(_midi_window(root / p.midi, start_s, duration_s)), save=False
+            )
+    with transaction.atomic():
+        item.save()
+    return item
+
+
+def _midi_window(path: Path, start_s: float, duration_s: float) -> bytes:
+    source = dataset.load_midi(path)
+    out = pretty_midi.PrettyMIDI()
+    for inst in source.instruments:
+        copy = pretty_midi.Instrument(program=inst.program, is_drum=inst.is_drum)
+        for n in inst.notes:
+            if start_s <= n.start < start_s + duration_s:
+                end = min(n.end, start_s + duration_s) - start_s
+                copy.notes.append(
+                    pretty_midi.Note(n.velocity, n.pitch, n.start - start_s, max(end, 0.01))
+                )
+        out.instruments.append(copy)
+    buffer = io.BytesIO()
+    out.write(buffer)
+    return buffer.getvalue()
