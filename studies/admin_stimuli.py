@@ -8,7 +8,7 @@ from django.utils.html import format_html, format_html_join
 
 from studies.errors import StudyError
 from studies.models import Checkpoint, GenerationJob
-from studies.stimuli.checkpoints import checkpoint_register
+from studies.stimuli.checkpoints import checkpoint_inspect, checkpoint_register
 from studies.stimuli.generation import generation_job_create
 from studies.tasks import generation_job_enqueue
 
@@ -20,12 +20,10 @@ class CheckpointForm(forms.ModelForm):
 
     def clean_path(self):
         # Read the file now, so a bad path or a foreign file is a form error, not a crash.
-        path = self.cleaned_data["path"]
         try:
-            self.registered = checkpoint_register(path=path)
+            return checkpoint_inspect(path=self.cleaned_data["path"])["path"]
         except StudyError as exc:
             raise forms.ValidationError(exc.message) from None
-        return self.registered.path
 
 
 @admin.register(Checkpoint)
@@ -49,8 +47,7 @@ class CheckpointAdmin(admin.ModelAdmin):
         return ["path"] if obj is None else ["path", *self.readonly_fields]
 
     def save_model(self, request, obj, form, change):
-        # checkpoint_register (in the form's clean) already wrote the row.
-        obj.pk = form.registered.pk
+        obj.pk = checkpoint_register(path=obj.path).pk
 
     def response_add(self, request, obj, post_url_continue=None):
         obj = Checkpoint.objects.get(pk=obj.pk)

@@ -12,11 +12,10 @@ class CheckpointChanged(StudyError):
     """The file on disk is no longer the one that was registered."""
 
 
-def checkpoint_register(*, path: str | Path) -> Checkpoint:
-    """Read a checkpoint file and record what it is (system key, preset, config, step, hash).
-
-    Registering the same path again refreshes the row (e.g. after more training). Raises
-    StudyError naming the problem for a missing, corrupt, foreign or unknown-version file."""
+def checkpoint_inspect(*, path: str | Path) -> dict:
+    """What a checkpoint file is: its resolved path, hash, system key, preset, config, step.
+    Raises StudyError naming the problem for a missing, corrupt, foreign or unknown-version
+    file."""
     path = Path(path).expanduser().resolve()
     try:
         payload = ckpt.load(path)
@@ -24,7 +23,8 @@ def checkpoint_register(*, path: str | Path) -> Checkpoint:
         raise StudyError(str(exc)) from None
     if payload["system"] not in SYSTEMS:
         raise StudyError(f"{path}: unknown system {payload['system']!r} (known: {SYSTEMS})")
-    fields = {
+    return {
+        "path": str(path),
         "sha256": ckpt.file_hash(path),
         "system_key": payload["system"],
         "preset": str(payload.get("preset", "")),
@@ -33,7 +33,13 @@ def checkpoint_register(*, path: str | Path) -> Checkpoint:
         "format_version": payload["format_version"],
         "size_bytes": path.stat().st_size,
     }
-    row, _ = Checkpoint.objects.update_or_create(path=str(path), defaults=fields)
+
+
+def checkpoint_register(*, path: str | Path) -> Checkpoint:
+    """Record what a checkpoint file is (see checkpoint_inspect). Registering the same path
+    again refreshes the row (e.g. after more training)."""
+    fields = checkpoint_inspect(path=path)
+    row, _ = Checkpoint.objects.update_or_create(path=fields.pop("path"), defaults=fields)
     return row
 
 
