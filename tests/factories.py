@@ -5,7 +5,7 @@ from pathlib import Path
 
 from studies import services
 from studies.models import CheckClip, CheckKind, Clip, Item, Study
-from studies.stimuli import testpattern
+from tests import media_patterns as testpattern
 
 N_ITEMS = 3
 MAX_VOICES = 6

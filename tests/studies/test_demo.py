@@ -1,22 +1,36 @@
 import pytest
 from django.core.management import call_command
 
-from studies.models import CheckClip, Clip, Study
+from studies.models import CheckClip, Clip, GenerationJob, Study
 
 pytestmark = pytest.mark.django_db
 
+# The demo's pipeline at test size: one minute of data, debug presets trained for two steps.
+ARGS = ["--slug", "d", "--data-minutes", "1.6", "--piece-seconds", "7", "--preset", "debug"]
+ARGS += ["--max-steps", "2"]
+ARGS += ["--items-per-category", "1", "--duration", "2", "--device", "cpu"]
 
-def test_build_demo_makes_a_launched_study_with_real_clips(tmp_path, settings, capsys):
+
+def test_build_demo_trains_generates_launches_and_reuses(tmp_path, settings, capsys):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.DATA_DIR = tmp_path
-    call_command("build_demo", "--slug", "d", "--items-per-category", "1", "--duration", "1.5")
+    call_command("build_demo", *ARGS)
     study = Study.objects.get(slug="d")
-    assert study.status == Study.Status.LIVE
-    assert study.items.count() == 4 and Clip.objects.filter(item__study=study).count() == 16
-    assert CheckClip.objects.filter(item__study=study).count() == 16
-    for clip in Clip.objects.filter(item__study=study):
-        assert abs(clip.duration_s - 1.5) < 0.05 and (tmp_path / "media" / clip.media.name).exists()
+    assert study.status == Study.Status.LIVE and study.screening
+    n_items = study.items.count()
+    assert n_items >= 2 and len({i.category for i in study.items.all()}) == n_items
+    assert all("test split" in item.source for item in study.items.all())
+    assert Clip.objects.filter(item__study=study).count() == 4 * n_items
+    assert CheckClip.objects.filter(item__study=study).count() == 8 * n_items
+    for system in study.systems.all():
+        assert system.checkpoint.preset == "debug" and system.checkpoint.step == 2
+        assert (tmp_path / "demo" / "runs").as_posix() in system.checkpoint.path
     out = capsys.readouterr().out
     assert "Participant URL:" in out and "/s/d/" in out and "password:" in out
-    call_command("build_demo", "--slug", "d", "--items-per-category", "1", "--duration", "1.5")
-    assert Clip.objects.filter(item__study=study).count() == 16  # a second run reuses
+    assert "training the debug preset" in out
+
+    call_command("build_demo", *ARGS)  # a second run reuses everything
+    out = capsys.readouterr().out
+    assert "training" not in out and "reusing" in out
+    assert Clip.objects.filter(item__study=study).count() == 4 * n_items
+    assert GenerationJob.objects.order_by("-pk").first().total == 0

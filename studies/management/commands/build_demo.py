@@ -1,5 +1,6 @@
 import os
 import secrets
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -8,20 +9,33 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
 from foley_models.render.ffmpeg import FFmpegError
-from studies.demo import demo_study_build
-from studies.errors import StudyNotReady
+from studies.demo import DemoPlan, demo_study_build
+from studies.errors import StudyError
 
 
 class Command(BaseCommand):
     help = (
-        "Build the demo study (test-pattern clips for now), launch it, make sure an admin account "
-        "exists, and print the admin login and the participant URL. Safe to run again."
+        "Build the demo study with the real pipeline (synthetic data, the four systems trained "
+        "within a budget, test-split items, generated clips), launch it, make sure an admin "
+        "account exists, and print the admin login and the participant URL. Safe to run again: "
+        "data, checkpoints and clips are reused."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--slug", default="demo")
-        parser.add_argument("--items-per-category", type=int, default=2)
-        parser.add_argument("--duration", type=float, default=6.0, help="Seconds per clip.")
+        d = DemoPlan()
+        parser.add_argument("--slug", default=d.slug)
+        parser.add_argument("--data-minutes", type=float, default=d.data_minutes)
+        parser.add_argument(
+            "--piece-seconds", type=float, default=d.piece_s, help="longest synthetic piece"
+        )
+        parser.add_argument("--preset", default=d.preset, choices=("debug", "small", "paper"))
+        parser.add_argument(
+            "--train-minutes", type=float, default=d.train_minutes, help="per system"
+        )
+        parser.add_argument("--max-steps", type=int, default=d.max_steps, help="per system")
+        parser.add_argument("--items-per-category", type=int, default=d.items_per_category)
+        parser.add_argument("--duration", type=float, default=d.duration_s, help="s per clip")
+        parser.add_argument("--device", default=d.device)
         parser.add_argument("--admin-user", default="admin")
 
     def handle(self, *args, **options):
@@ -29,23 +43,33 @@ class Command(BaseCommand):
             raise CommandError("--items-per-category must be at least 1")
         if not 1.0 <= options["duration"] <= 60.0:
             raise CommandError("--duration must be between 1 and 60 seconds")
-
-        def progress(done: int, total: int, key: str) -> None:
-            self.stdout.write(f"  [{done}/{total}] {key}")
-
+        if options["data_minutes"] <= 0 or options["train_minutes"] <= 0:
+            raise CommandError("--data-minutes and --train-minutes must be positive")
+        plan = DemoPlan(
+            slug=options["slug"],
+            data_minutes=options["data_minutes"],
+            piece_s=options["piece_seconds"],
+            preset=options["preset"],
+            train_minutes=options["train_minutes"],
+            max_steps=options["max_steps"],
+            items_per_category=options["items_per_category"],
+            duration_s=options["duration"],
+            device=options["device"],
+        )
+        started = time.monotonic()
         self.stdout.write("Building the demo study...")
         try:
-            study = demo_study_build(
-                slug=options["slug"],
-                items_per_category=options["items_per_category"],
-                duration_s=options["duration"],
-                progress=progress,
-            )
-        except (FFmpegError, StudyNotReady) as exc:
+            study = demo_study_build(plan, progress=lambda text: self.stdout.write(f"  {text}"))
+        except (FFmpegError, StudyError) as exc:
             raise CommandError(str(exc)) from exc
         username, password = self._ensure_admin(options["admin_user"])
         base = settings.PUBLIC_BASE_URL
-        self.stdout.write(self.style.SUCCESS(f"Demo study '{study.title}' is {study.status}."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo study '{study.title}' is {study.status} "
+                f"({time.monotonic() - started:.0f} s)."
+            )
+        )
         self.stdout.write(f"Admin:           {base}{reverse('admin:index')}")
         self.stdout.write(f"  user:          {username}")
         self.stdout.write(f"  password:      {password}")

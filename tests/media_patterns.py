@@ -1,10 +1,11 @@
-"""Test-pattern stimuli made with ffmpeg, for the demo study until the four systems make clips.
+"""Test-pattern media made with ffmpeg, for tests that need real MP4s in a second.
 
-Every item is a moving test card with a white box that flashes on a beat (every 2 s, offset per
-item); every "system" is a different synthetic sound that beeps on the same beat. Check material
-comes from the item itself: a noise check (clean beeps vs the same beeps under loud noise) and a
-sync check (beeps on the flashes vs beeps shifted by one second, between the flashes).
-H.264 (yuv420p, faststart) + AAC in MP4 with container metadata stripped: plays in every browser.
+The platform's own stimuli come from the four systems (studies.stimuli.generation); these
+stand in for them where a test is about the platform, not the stimuli. Every item is a moving
+test card with a white box that flashes on a beat (every 2 s, offset per item); every "system" is
+a different synthetic sound that beeps on the same beat. Check material: clean beeps vs the same
+beeps under loud noise, beeps on the flashes vs beeps shifted by one second.
+H.264 (yuv420p, faststart) + AAC in MP4 with container metadata stripped.
 """
 
 from pathlib import Path
