@@ -71,7 +71,7 @@ class GenerationJobForm(forms.ModelForm):
 
     class Meta:
         model = GenerationJob
-        fields = ["study", "systems", "device", "batch_size", "force"]
+        fields = ["study", "systems", "device", "batch_size", "force", "checks"]
 
     def clean_systems(self):
         return self.cleaned_data["systems"].split()
@@ -87,6 +87,7 @@ class GenerationJobForm(forms.ModelForm):
                 device=data["device"],
                 batch_size=data["batch_size"],
                 force=data["force"],
+                checks=data["checks"],
             )
         except StudyError as exc:
             raise forms.ValidationError(exc.message) from None
@@ -111,13 +112,21 @@ class GenerationJobAdmin(admin.ModelAdmin):
     ]
 
     def get_fields(self, request, obj=None):
-        editable = ["study", "systems", "device", "batch_size", "force"]
+        editable = ["study", "systems", "device", "batch_size", "force", "checks"]
         return editable if obj is None else [*editable, *self.readonly_fields]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["study", "systems", "device", "batch_size", "force", *self.readonly_fields]
+        return [
+            "study",
+            "systems",
+            "device",
+            "batch_size",
+            "force",
+            "checks",
+            *self.readonly_fields,
+        ]
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -569,6 +569,9 @@ class GenerationJob(models.Model):
     device = models.CharField(max_length=32, default="auto")
     batch_size = models.PositiveIntegerField(default=8, validators=[MinValueValidator(1)])
     force = models.BooleanField(default=False, help_text="Remake clips that exist.")
+    checks = models.BooleanField(
+        default=True, help_text="Also make each item's check-trial material where missing."
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0, help_text="Clips and check clips to make.")
     done = models.PositiveIntegerField(default=0)

@@ -68,6 +68,7 @@ def generation_job_create(
     device: str = "auto",
     batch_size: int = 8,
     force: bool = False,
+    checks: bool = True,
 ) -> GenerationJob:
     """A queued job, after checking its options (unknown systems, force on a study with trials,
     systems without a checkpoint are errors now rather than in the worker)."""
@@ -93,7 +94,12 @@ def generation_job_create(
             "(register one in the admin, or `manage.py register_checkpoint`)"
         )
     return GenerationJob.objects.create(
-        study=study, systems=keys, device=device, batch_size=batch_size, force=force
+        study=study,
+        systems=keys,
+        device=device,
+        batch_size=batch_size,
+        force=force,
+        checks=checks,
     )
 
 
@@ -139,7 +145,7 @@ def generation_job_run(*, job: GenerationJob, progress=None) -> GenerationJob:
             systems = [s for s in systems if s.key in job.systems]
         items = list(study.items.order_by("id"))
         todo = {s.pk: [i for i in items if job.force or not _has_clip(i, s)] for s in systems}
-        check_todo = [i for i in items if job.force or not _has_checks(i)]
+        check_todo = [i for i in items if job.checks and (job.force or not _has_checks(i))]
         job.total = sum(len(v) for v in todo.values()) + len(check_todo)
         job.save(update_fields=["total", "updated_at"])
         for system in systems:

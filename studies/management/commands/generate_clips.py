@@ -19,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=8, help="items per generate call")
         parser.add_argument("--systems", nargs="+", help="system keys (default: all)")
         parser.add_argument("--force", action="store_true", help="remake clips that exist")
+        parser.add_argument(
+            "--no-checks", action="store_true", help="skip the check-trial material"
+        )
 
     def handle(self, *args, **options):
         study = get_study(options["study"])
@@ -29,6 +32,7 @@ class Command(BaseCommand):
                 device=options["device"],
                 batch_size=options["batch_size"],
                 force=options["force"],
+                checks=not options["no_checks"],
             )
         except StudyError as exc:
             raise CommandError(str(exc)) from None
