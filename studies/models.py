@@ -225,7 +225,12 @@ class Item(models.Model):
         blank=True,
         help_text="Keypoints of the video, .npy in a DESIGN.md layout; the systems' input.",
     )
-    layout = models.CharField(max_length=16, default="body65", help_text="body65 or hands")
+    layout = models.CharField(
+        max_length=16,
+        default="body65",
+        choices=[("body65", "body65 (body + hands)"), ("hands", "hands (two hands)")],
+        help_text="The pose layout (DESIGN.md).",
+    )
     fps = models.FloatField(null=True, blank=True, help_text="Frame rate of the pose and video.")
     source = models.CharField(
         max_length=300, blank=True, help_text="Where the item was cut from (dataset, performance)."

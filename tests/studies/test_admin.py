@@ -116,6 +116,7 @@ def test_uploading_a_clip_stores_it_under_a_random_name(admin_client, media_libr
         "key": item.key,
         "category": item.category,
         "duration_s": "2.0",
+        "layout": "body65",
         **_inline(
             "clips",
             [
