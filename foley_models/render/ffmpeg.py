@@ -147,6 +147,16 @@ def mux_clip(video: Path, audio_wav: Path, out: Path, *, audio_bitrate: str = "1
     return run_ffmpeg(args, out)
 
 
+def frame_rate(path: Path) -> float:
+    """The first video stream's frame rate."""
+    for stream in probe(path).get("streams", []):
+        if stream.get("codec_type") == "video":
+            num, _, den = stream.get("r_frame_rate", "0/1").partition("/")
+            if float(den or 1) > 0 and float(num) > 0:
+                return float(num) / float(den or 1)
+    raise FFmpegError(f"{Path(path).name} has no video stream with a frame rate")
+
+
 def extract_audio(src: Path, out: Path, *, sample_rate: int) -> Path:
     """The audio of any file ffmpeg reads, as mono 16-bit WAV at `sample_rate`."""
     args = ["-i", str(src), "-vn", "-ac", "1", "-ar", str(sample_rate), "-c:a", "pcm_s16le"]

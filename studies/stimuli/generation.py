@@ -87,7 +87,13 @@ def generation_job_create(
             "raters heard; make a new study instead of using force"
         )
     chosen = study.systems.filter(key__in=keys) if keys else study.systems.all()
-    missing = [s.key for s in chosen if s.checkpoint_id is None]
+    # A system needs a checkpoint only where it has clips to make (uploaded clips need none).
+    missing = [
+        s.key
+        for s in chosen
+        if s.checkpoint_id is None
+        and (force or Item.objects.filter(study=study).exclude(clips__system=s).exists())
+    ]
     if missing:
         raise StudyError(
             f"systems without a registered checkpoint: {', '.join(missing)} "
@@ -323,10 +329,11 @@ def _video(run: _Run, item: Item) -> Path:
     if item.pk not in run.videos:
         if not item.video:
             raise StudyError(f"item {item.key} has no video")
-        fps = item.fps or 25.0
+        source = Path(item.video.path)
+        fps = item.fps or ffmpeg.frame_rate(source)  # items added by hand may lack it
         n_frames = int(round(item.duration_s * fps))
         run.videos[item.pk] = ffmpeg.cut_video(
-            Path(item.video.path),
+            source,
             run.work / f"item-{item.pk}.mp4",
             start_s=0.0,
             n_frames=n_frames,

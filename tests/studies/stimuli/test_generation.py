@@ -180,3 +180,26 @@ def test_force_is_refused_once_raters_have_trials(stimuli_dataset, debug_checkpo
     assert services.session_current_trial(session=session, now=timezone.now()) is not None
     with pytest.raises(StudyError, match="already has trials"):
         generation_job_create(study=study, force=True)
+
+
+def test_check_material_for_uploaded_clips_comes_from_the_items_own_soundtrack(
+    media_library, settings
+):
+    """Items added by hand (no pose, no fps, no reference audio, clips uploaded): a job needs no
+    checkpoints and makes the check material from the item's first clip."""
+    from tests.factories import make_study
+
+    settings.MEDIA_ROOT = media_library.root
+    study = make_study(slug="uploaded", launch=False, with_checks=False, n_items=1)
+    item = study.items.get()
+    item.video = Clip.objects.filter(item=item).first().media.name
+    item.save()
+    job = generation_job_run(job=generation_job_create(study=study, device="cpu"))
+    assert (job.status, job.total, job.done) == (GenerationJob.Status.DONE, 1, 1), job.errors
+    checks = list(CheckClip.objects.filter(item=item))
+    assert len(checks) == 8 and all(
+        c.provenance["made_from"].startswith("soundtrack") for c in checks
+    )
+    for check in checks:
+        assert abs(ffmpeg.duration_s(media_library.root / check.media.name) - 2.0) <= 1 / 25
+        (media_library.root / check.media.name).unlink()
