@@ -6,14 +6,14 @@ present).
 
 Without a checkpoint, a randomly initialised `small` model decodes a fixed 256 events per clip
 (EOS disabled) from random poses: a pure decoding-speed figure. With a checkpoint and a dataset,
-real 6 s test clips are generated and rendered, so the real-time factor includes FluidSynth.
+real test clips of the model's clip length are generated and rendered, so the real-time factor
+includes FluidSynth.
 """
 
 import argparse
 import statistics
 import time
 
-import numpy as np
 import torch
 
 from foley_models.models.foley_music import generate
@@ -26,7 +26,8 @@ def decoding_speed(device: str, batch: int, events: int, repeats: int) -> tuple[
     model = FoleyMusic(preset("small")).to(device).eval()
     with torch.no_grad():
         model.head.bias[241] = -1e9  # never stop early: measure a fixed number of steps
-    pose = torch.randn(batch, 132, 3, 65, 1, device=device)
+    frames = round(model.config.clip_s * model.config.fps)
+    pose = torch.randn(batch, frames, 3, 65, 1, device=device)
     ids = torch.zeros(batch, dtype=torch.long, device=device)
     times = []
     for _ in range(repeats):
@@ -43,20 +44,22 @@ def decoding_speed(device: str, batch: int, events: int, repeats: int) -> tuple[
     return batch * events / wall, batch * model.config.clip_s / wall
 
 
-def real_clips(checkpoint: str, data: str, device: str, batch: int) -> tuple[float, float]:
+def real_clips(checkpoint: str, data: str, device: str, batch: int) -> tuple[float, float, float]:
     from foley_models import load_generator
     from foley_models.models import clips
 
     gen = load_generator(checkpoint, device)
+    clip_s = gen.config.clip_s
+    n = round(clip_s * gen.config.fps)
     sources = clips.load_split(data, "test", instruments=("piano",))
-    pose = [s.pose[i * 132 : (i + 1) * 132] for s in sources for i in range(3)][:batch]
+    pose = [s.pose[i * n : (i + 1) * n] for s in sources for i in range(6)][:batch]
     while len(pose) < batch:
         pose += pose[: batch - len(pose)]
     start = time.perf_counter()
     outputs = gen.generate(pose, "piano", seed=0)
     wall = time.perf_counter() - start
     tokens = sum(len(o.tokens) for o in outputs)
-    return tokens / wall, batch * 6.0 / wall
+    return tokens / wall, batch * clip_s / wall, clip_s
 
 
 def main() -> None:
@@ -73,11 +76,9 @@ def main() -> None:
             tps, rtf = decoding_speed(device, batch, args.events, args.repeats)
             print(f"{device:<7} {batch:>5} {'decode 256 (small)':<22} {tps:>10.0f} {rtf:>17.2f}")
             if args.checkpoint and args.data:
-                tps, rtf = real_clips(args.checkpoint, args.data, device, batch)
-                print(
-                    f"{device:<7} {batch:>5} {'6 s clips + render':<22} {tps:>10.0f} {rtf:>17.2f}"
-                )
-    np.random.seed(0)
+                tps, rtf, clip_s = real_clips(args.checkpoint, args.data, device, batch)
+                mode = f"{clip_s:g} s clips + render"
+                print(f"{device:<7} {batch:>5} {mode:<22} {tps:>10.0f} {rtf:>17.2f}")
 
 
 if __name__ == "__main__":

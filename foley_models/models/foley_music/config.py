@@ -25,6 +25,18 @@ class FoleyMusicConfig:
     # (each token's frame time) and to every event (the time its prefix has reached), so that
     # cross-attention can align events with motion from the first steps. Off in `paper`.
     time_encoding: bool = False
+    # Not in the paper: time-aligned cross-attention. Each head adds a learned bias to its
+    # cross-attention logits that depends only on how far a memory token lies ahead of (or
+    # behind) the event's clock, in memory frames from -time_bias_behind to +time_bias_ahead
+    # (clamped beyond); heads start peaked at different offsets, so from the first step each
+    # event reads the motion around and just after "now". Off (plain cross-attention) in `paper`.
+    time_bias: bool = False
+    time_bias_behind: int = 8
+    time_bias_ahead: int = 24
+    # Not in the paper: an auxiliary loss (weight; 0 = off) on a linear head over the pose
+    # memory that predicts, per memory frame, whether a note starts in it (binary
+    # cross-entropy against the MIDI), so the encoder learns onset features quickly.
+    onset_loss_weight: float = 0.0
     # Training
     batch_size: int = 16
     lr_scale: float = 1.0  # Noam: lr = scale * d^-0.5 * min(s^-0.5, s * warmup^-1.5)
@@ -64,6 +76,11 @@ def preset(name: str, **overrides) -> FoleyMusicConfig:
             warmup_steps=300,
             lr_scale=1.0,
             time_encoding=True,
+            # Offsets in 91 ms memory frames: 0.55 s behind to 1.45 s ahead.
+            time_bias=True,
+            time_bias_behind=6,
+            time_bias_ahead=16,
+            onset_loss_weight=1.0,
         )
     elif name == "debug":
         config = FoleyMusicConfig(
@@ -81,6 +98,10 @@ def preset(name: str, **overrides) -> FoleyMusicConfig:
             batch_size=4,
             warmup_steps=10,
             time_encoding=True,
+            time_bias=True,
+            time_bias_behind=2,
+            time_bias_ahead=6,
+            onset_loss_weight=1.0,
         )
     else:
         raise ValueError(f"unknown preset {name!r}; use debug, small or paper")

@@ -5,8 +5,11 @@ self-attention with Music-Transformer relative positions (a learned `Er` per lay
 heads, computed with the memory-efficient skewing), plain cross-attention to the pose memory
 (no positional encoding on the memory, as in the release). Deviations, documented: one model
 serves several instruments, so a learned instrument embedding is added to the memory; and an
-optional absolute-time encoding (config.time_encoding, off in the `paper` preset) adds the same
-time sinusoids to memory tokens and events.
+optional absolute-time encoding (config.time_encoding) adds the same time sinusoids to memory
+tokens and events; optional time-aligned cross-attention (config.time_bias) adds a learned
+per-head bias on the offset between a memory token's time and the event's clock; and an optional
+onset head on the memory (config.onset_loss_weight) gives the encoder an auxiliary target. All
+three are off in the `paper` preset.
 """
 
 import math
@@ -82,16 +85,76 @@ class RelativeSelfAttention(nn.Module):
         return self.out(y)
 
 
+class TimeBiasedCrossAttention(nn.Module):
+    """Cross-attention to the pose memory plus a learned bias per head and time offset.
+
+    The offset of memory token j for an event whose clock is at t is the number of memory
+    frames between them, rounded and clamped to [-behind, ahead]; the bias table [H, offsets]
+    starts as a peak at each head's `peaks` entry (in frames), floored so far tokens still get
+    a gradient. Content still decides within the bias: q.k is added as in plain attention.
+    """
+
+    def __init__(
+        self, d_model: int, heads: int, behind: int, ahead: int, peaks: list[float], dropout: float
+    ) -> None:
+        super().__init__()
+        self.heads, self.head_dim, self.behind = heads, d_model // heads, behind
+        self.q = nn.Linear(d_model, d_model)
+        self.kv = nn.Linear(d_model, 2 * d_model)
+        self.out = nn.Linear(d_model, d_model)
+        offsets = torch.arange(-behind, ahead + 1, dtype=torch.float32)
+        peak = torch.tensor(peaks, dtype=torch.float32)[:, None]
+        self.bias = nn.Parameter((-0.5 * ((offsets[None, :] - peak) / 1.5) ** 2).clamp(min=-6.0))
+        self.dropout = dropout
+
+    def forward(
+        self, x: torch.Tensor, memory: torch.Tensor, offsets: torch.Tensor, cache: dict | None
+    ) -> torch.Tensor:
+        """x [B, L, d], memory [B, T', d], offsets [B, L, T'] (long) -> [B, L, d]."""
+        b, length, d = x.shape
+        if cache is not None and "memory_kv" in cache:
+            k, v = cache["memory_kv"]
+        else:
+            kv = self.kv(memory).view(b, memory.shape[1], 2, self.heads, self.head_dim)
+            k, v = kv.permute(2, 0, 3, 1, 4)  # [B, H, T', Dh] each
+            if cache is not None:
+                cache["memory_kv"] = (k, v)
+        q = self.q(x).view(b, length, self.heads, self.head_dim).transpose(1, 2)
+        bias = self.bias[:, offsets + self.behind].permute(1, 0, 2, 3)  # [B, H, L, T']
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=bias, dropout_p=self.dropout if self.training else 0.0
+        )
+        return self.out(y.transpose(1, 2).reshape(b, length, d))
+
+
+def bias_peaks(config: FoleyMusicConfig) -> list[list[float]]:
+    """Starting peak offset (memory frames) of every (layer, head): spread from one frame
+    behind to half the look-ahead, interleaved across layers so each layer sees the range."""
+    n = config.layers * config.heads
+    spread = torch.linspace(-1.0, config.time_bias_ahead / 2, n).tolist()
+    return [spread[layer :: config.layers] for layer in range(config.layers)]
+
+
 class DecoderLayer(nn.Module):
     """Post-LN: x = LN(x + SelfAttn(x)); x = LN(x + CrossAttn(x, memory)); x = LN(x + FF(x))."""
 
-    def __init__(self, config: FoleyMusicConfig) -> None:
+    def __init__(self, config: FoleyMusicConfig, peaks: list[float] | None = None) -> None:
         super().__init__()
         d = config.d_model
         self.self_attn = RelativeSelfAttention(d, config.heads, config.max_events, config.dropout)
-        self.cross_attn = nn.MultiheadAttention(
-            d, config.heads, dropout=config.dropout, batch_first=True
-        )
+        if config.time_bias:
+            self.cross_attn = TimeBiasedCrossAttention(
+                d,
+                config.heads,
+                config.time_bias_behind,
+                config.time_bias_ahead,
+                peaks or [0.0] * config.heads,
+                config.dropout,
+            )
+        else:
+            self.cross_attn = nn.MultiheadAttention(
+                d, config.heads, dropout=config.dropout, batch_first=True
+            )
         self.ff = nn.Sequential(
             nn.Linear(d, config.ff_dim),
             nn.ReLU(),
@@ -101,9 +164,12 @@ class DecoderLayer(nn.Module):
         self.norms = nn.ModuleList([nn.LayerNorm(d) for _ in range(3)])
         self.drop = nn.Dropout(config.dropout)
 
-    def forward(self, x, memory, cache=None):
+    def forward(self, x, memory, cache=None, offsets=None):
         x = self.norms[0](x + self.drop(self.self_attn(x, cache)))
-        cross, _ = self.cross_attn(x, memory, memory, need_weights=False)
+        if isinstance(self.cross_attn, TimeBiasedCrossAttention):
+            cross = self.cross_attn(x, memory, offsets, cache)
+        else:
+            cross, _ = self.cross_attn(x, memory, memory, need_weights=False)
         x = self.norms[1](x + self.drop(cross))
         return self.norms[2](x + self.drop(self.ff(x)))
 
@@ -131,9 +197,12 @@ class FoleyMusic(nn.Module):
         self.memory_norm = nn.LayerNorm(config.d_model)
         self.instrument = nn.Embedding(len(config.instruments), config.d_model)
         self.embed = nn.Embedding(vocab.VOCAB_SIZE, config.d_model)
-        self.layers = nn.ModuleList([DecoderLayer(config) for _ in range(config.layers)])
+        peaks = bias_peaks(config)
+        self.layers = nn.ModuleList([DecoderLayer(config, peaks[i]) for i in range(config.layers)])
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.d_model, vocab.VOCAB_SIZE)
+        if config.onset_loss_weight > 0:
+            self.onset_head = nn.Linear(config.d_model, 1)
 
     def instrument_ids(self, instruments: list[str], device) -> torch.Tensor:
         try:
@@ -149,10 +218,28 @@ class FoleyMusic(nn.Module):
         """pose [B, T, C, V, M], instrument ids [B] -> memory [B, T', d]."""
         memory = self.encoder(pose) + self.instrument(instrument)[:, None, :]
         if self.config.time_encoding:
-            ds = self.config.encoder.downsample
-            frames = torch.arange(memory.shape[1], device=memory.device) * ds + (ds - 1) / 2
-            memory = memory + time_encoding(frames / self.config.fps, self.config.d_model)
+            memory = memory + time_encoding(
+                self.memory_times(memory.shape[1], memory.device), self.config.d_model
+            )
         return self.memory_norm(memory)
+
+    def memory_times(self, length: int, device) -> torch.Tensor:
+        """[T'] the time (s) at the centre of each memory token's frames."""
+        ds = self.config.encoder.downsample
+        return (torch.arange(length, device=device) * ds + (ds - 1) / 2) / self.config.fps
+
+    def onset_logits(self, memory: torch.Tensor) -> torch.Tensor:
+        """memory [B, T', d] -> [B, T'] logits that a note starts in each memory frame."""
+        return self.onset_head(memory).squeeze(-1)
+
+    def _memory_offsets(self, times: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
+        """[B, L] event clocks -> [B, L, T'] offsets (memory frames) of each memory token."""
+        c = self.config
+        frames_per_s = c.fps / c.encoder.downsample
+        ahead = self.memory_times(memory.shape[1], memory.device)[None, None, :] - times[..., None]
+        return (
+            torch.round(ahead * frames_per_s).long().clamp(-c.time_bias_behind, c.time_bias_ahead)
+        )
 
     def decode(
         self,
@@ -164,13 +251,18 @@ class FoleyMusic(nn.Module):
         """tokens [B, L] at positions offset.. -> logits [B, L, vocab]."""
         positions = torch.arange(offset, offset + tokens.shape[1], device=tokens.device)
         x = self.embed(tokens) + sinusoid(positions, self.config.d_model)
-        if self.config.time_encoding:
-            x = x + time_encoding(self._event_times(tokens, caches), self.config.d_model)
+        offsets = None
+        if self.config.time_encoding or self.config.time_bias:
+            times = self._event_times(tokens, caches)
+            if self.config.time_encoding:
+                x = x + time_encoding(times, self.config.d_model)
+            if self.config.time_bias:
+                offsets = self._memory_offsets(times, memory)
         x = self.drop(x)
         # No padding mask is needed: PAD only follows EOS and attention is causal, so real
         # tokens never see it; the loss ignores PAD positions.
         for i, layer in enumerate(self.layers):
-            x = layer(x, memory, None if caches is None else caches[i])
+            x = layer(x, memory, None if caches is None else caches[i], offsets)
         return self.head(x)
 
     def _event_times(self, tokens: torch.Tensor, caches: list | None) -> torch.Tensor:

@@ -34,18 +34,42 @@ def collate(batch: list[clips.Clip], model: FoleyMusic, device) -> dict:
     pose = torch.from_numpy(np.stack([c.pose for c in batch])).to(device)
     instrument = model.instrument_ids([c.instrument for c in batch], device)
     tokens = tokens.to(device)
-    return {"pose": pose, "instrument": instrument, "x": tokens[:, :-1], "y": tokens[:, 1:]}
+    out = {"pose": pose, "instrument": instrument, "x": tokens[:, :-1], "y": tokens[:, 1:]}
+    if config.onset_loss_weight > 0:
+        out["onsets"] = onset_targets(batch, config, pose.shape[1]).to(device)
+    return out
 
 
-def loss_and_accuracy(model: FoleyMusic, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    logits = model(batch["pose"], batch["instrument"], batch["x"])
+def onset_targets(batch: list[clips.Clip], config: FoleyMusicConfig, frames: int) -> torch.Tensor:
+    """[B, T'] 1 where a note starts inside a memory frame of the pose clip, else 0."""
+    ds = config.encoder.downsample
+    length = -(-frames // ds)  # the encoder's output length (strided convolutions round up)
+    targets = torch.zeros(len(batch), length)
+    for i, clip in enumerate(batch):
+        for note in clip.notes:
+            index = int(note.start * config.fps // ds)
+            if 0 <= index < length:
+                targets[i, index] = 1.0
+    return targets
+
+
+def loss_and_accuracy(
+    model: FoleyMusic, batch: dict
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Cross-entropy over events ignoring PAD, token accuracy excluding PAD, and the onset
+    head's binary cross-entropy where the config asks for it (else None)."""
+    memory = model.encode(batch["pose"], batch["instrument"])
+    logits = model.decode(batch["x"], memory)
     y = batch["y"]
     loss = F.cross_entropy(
         logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=vocab.PAD
     )
     real = y != vocab.PAD
     accuracy = ((logits.argmax(-1) == y) & real).sum() / real.sum().clamp(min=1)
-    return loss, accuracy
+    onset_loss = None
+    if "onsets" in batch:
+        onset_loss = F.binary_cross_entropy_with_logits(model.onset_logits(memory), batch["onsets"])
+    return loss, accuracy, onset_loss
 
 
 class Task:
@@ -72,26 +96,40 @@ class Task:
         return collate(batch, self.model, self.device)
 
     def loss(self, batch: dict):
-        loss, accuracy = loss_and_accuracy(self.model, batch)
-        return loss, {"accuracy": accuracy.item()}
+        loss, accuracy, onset_loss = loss_and_accuracy(self.model, batch)
+        metrics = {"accuracy": accuracy.item()}
+        if onset_loss is not None:
+            metrics["event_loss"] = loss.item()
+            metrics["onset_loss"] = onset_loss.item()
+            loss = loss + self.config.onset_loss_weight * onset_loss
+        return loss, metrics
 
     def validate(self) -> dict:
-        total_loss, total_correct, total_tokens = 0.0, 0, 0
+        """Loss and accuracy over the validation clips, and the loss again with every clip's
+        pose taken from a clip half the set away: the gap says how much the motion is used."""
         size = self.config.batch_size
-        for i in range(0, len(self.val_clips), size):
-            batch = collate(self.val_clips[i : i + size], self.model, self.device)
-            logits = self.model(batch["pose"], batch["instrument"], batch["x"])
-            y = batch["y"]
-            real = y != vocab.PAD
-            total_loss += F.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]),
-                y.reshape(-1),
-                ignore_index=vocab.PAD,
-                reduction="sum",
-            ).item()
-            total_correct += ((logits.argmax(-1) == y) & real).sum().item()
-            total_tokens += real.sum().item()
-        return {
-            "val_loss": total_loss / max(total_tokens, 1),
-            "val_accuracy": total_correct / max(total_tokens, 1),
+        n = len(self.val_clips)
+        poses = {
+            "val": [c.pose for c in self.val_clips],
+            "val_shuffled": [self.val_clips[(i + n // 2) % n].pose for i in range(n)],
         }
+        out = {}
+        for name, pose in poses.items():
+            total_loss, total_correct, total_tokens = 0.0, 0, 0
+            for i in range(0, n, size):
+                batch = collate(self.val_clips[i : i + size], self.model, self.device)
+                batch["pose"] = torch.from_numpy(np.stack(pose[i : i + size])).to(self.device)
+                logits = self.model(batch["pose"], batch["instrument"], batch["x"])
+                y = batch["y"]
+                real = y != vocab.PAD
+                total_loss += F.cross_entropy(
+                    logits.reshape(-1, logits.shape[-1]),
+                    y.reshape(-1),
+                    ignore_index=vocab.PAD,
+                    reduction="sum",
+                ).item()
+                total_correct += ((logits.argmax(-1) == y) & real).sum().item()
+                total_tokens += real.sum().item()
+            out[f"{name}_loss"] = total_loss / max(total_tokens, 1)
+            out[f"{name}_accuracy"] = total_correct / max(total_tokens, 1)
+        return out

@@ -45,7 +45,11 @@ def test_paper_preset_is_the_papers_model():
         512,
     )
     assert (c.clip_s, c.midi_window_s) == (6.0, 6.5)
-    assert not c.time_encoding  # the paper's model has no time encoding
+    assert not c.time_encoding  # the paper's model has no time encoding...
+    assert not c.time_bias and c.onset_loss_weight == 0  # ...plain cross-attention, one loss
+    model = FoleyMusic(c)
+    assert isinstance(model.layers[0].cross_attn, torch.nn.MultiheadAttention)
+    assert not hasattr(model, "onset_head")
     assert len(c.encoder.channels) == 10 and c.encoder.temporal_kernel == 9
     assert c.encoder.downsample == 4
     memory = PoseEncoder(c.encoder).eval()(torch.zeros(1, 132, 3, 65, 1))
@@ -84,9 +88,17 @@ def test_skewed_relative_attention_equals_the_direct_computation():
     assert torch.allclose(tail[..., causal[-3:]], direct[:, :, -3:][..., causal[-3:]], atol=1e-5)
 
 
-@pytest.mark.parametrize("time_encoding", [True, False])
-def test_changing_a_future_token_never_changes_an_earlier_logit(time_encoding):
-    model = _model(time_encoding=time_encoding)
+TIME_OPTIONS = [
+    {"time_encoding": True, "time_bias": True},
+    {"time_encoding": False, "time_bias": True},
+    {"time_encoding": True, "time_bias": False},
+    {"time_encoding": False, "time_bias": False},
+]
+
+
+@pytest.mark.parametrize("options", TIME_OPTIONS)
+def test_changing_a_future_token_never_changes_an_earlier_logit(options):
+    model = _model(**options)
     memory = model.encode(_pose(b=1), torch.tensor([1]))
     tokens = torch.randint(0, 240, (1, 20))
     base = model.decode(tokens, memory)
@@ -98,15 +110,97 @@ def test_changing_a_future_token_never_changes_an_earlier_logit(time_encoding):
         assert not torch.allclose(base[:, t:], other[:, t:])
 
 
-@pytest.mark.parametrize("time_encoding", [True, False])
-def test_cached_and_uncached_greedy_decoding_give_identical_tokens(time_encoding):
-    model = _model(seed=3, time_encoding=time_encoding)
+@pytest.mark.parametrize("options", TIME_OPTIONS)
+def test_cached_and_uncached_greedy_decoding_give_identical_tokens(options):
+    model = _model(seed=3, **options)
     memory = model.encode(_pose(b=3, seed=1), torch.tensor([0, 1, 3]))
     kwargs = dict(max_events=60, end_s=None, greedy=True)
     cached = generate.decode_tokens(model, memory, use_cache=True, **kwargs)
     plain = generate.decode_tokens(model, memory, use_cache=False, **kwargs)
     assert cached == plain
     assert max(len(s) for s in cached) > 10
+
+
+def test_memory_offsets_follow_the_event_clock():
+    model = _model()  # debug: memory frames every 4 pose frames at 22 fps (0.18 s)
+    memory = model.encode(_pose(b=1), torch.tensor([0]))  # 11 frames, centres 0.068 + k*0.18 s
+    shift, s = vocab.TIME_SHIFT + 26, vocab.SHIFT_SECONDS[26]  # 1.15**26 / 65 s = 0.582 s
+    tokens = torch.tensor([[vocab.SOS, 30, shift, shift, 40]])
+    clock = model._event_times(tokens, None)
+    assert clock[0].tolist() == pytest.approx([0, 0, s, 2 * s, 2 * s], abs=1e-5)
+    offsets = model._memory_offsets(clock, memory)[0]
+    frame_s = 4 / 22
+    centres = (torch.arange(11) * 4 + 1.5) / 22
+    expected = torch.round((centres[None, :] - clock[0][:, None]) / frame_s).long()
+    assert torch.equal(offsets, expected.clamp(-2, 6))  # the debug preset's -2..+6
+    assert offsets[0, 0] == 0 and offsets[0, -1] == 6  # clamped ahead
+    assert offsets[4, 0] == -2 and offsets[4, 6] == 0  # 1.165 s is memory frame 6
+
+
+def test_time_bias_makes_a_head_read_the_memory_at_its_offset():
+    from foley_models.models.foley_music.model import TimeBiasedCrossAttention
+
+    torch.manual_seed(0)
+    attn = TimeBiasedCrossAttention(8, 2, behind=2, ahead=6, peaks=[0.0, 3.0], dropout=0.0)
+    with torch.no_grad():
+        attn.q.weight.zero_()  # no content term: only the time bias decides
+        attn.q.bias.zero_()
+        attn.bias.mul_(200.0)  # sharpen the starting peaks
+        attn.kv.weight.copy_(torch.eye(16, 8))  # keys = the memory (unused: q is 0)
+        attn.kv.bias.zero_()
+        attn.kv.weight[8:] = torch.eye(8)  # values = the memory itself
+        attn.out.weight.copy_(torch.eye(8))
+        attn.out.bias.zero_()
+    memory = torch.randn(1, 10, 8)
+    offsets = (torch.arange(10)[None, None, :] - torch.tensor([2, 5])[None, :, None]).clamp(-2, 6)
+    y = attn(torch.randn(1, 2, 8), memory, offsets, None)
+    # Head 0 (dims 0-3) reads the frame at the clock, head 1 (dims 4-7) the frame 3 later.
+    assert torch.allclose(y[0, 0, :4], memory[0, 2, :4], atol=1e-4)
+    assert torch.allclose(y[0, 0, 4:], memory[0, 5, 4:], atol=1e-4)
+    assert torch.allclose(y[0, 1, :4], memory[0, 5, :4], atol=1e-4)
+    assert torch.allclose(y[0, 1, 4:], memory[0, 8, 4:], atol=1e-4)
+
+
+def test_starting_peaks_spread_over_layers_and_heads():
+    from foley_models.models.foley_music.model import bias_peaks
+
+    config = preset("small")
+    peaks = bias_peaks(config)
+    assert len(peaks) == config.layers and all(len(p) == config.heads for p in peaks)
+    flat = sorted(x for layer in peaks for x in layer)
+    assert flat[0] == -1.0 and flat[-1] == config.time_bias_ahead / 2
+    assert all(max(layer) - min(layer) > config.time_bias_ahead / 4 for layer in peaks)
+
+
+def test_onset_targets_mark_the_memory_frames_where_notes_start():
+    import pretty_midi
+
+    from foley_models.models.clips import Clip
+
+    config = preset("debug")  # 4 pose frames per memory frame at 22 fps
+    notes = [pretty_midi.Note(velocity=80, pitch=60, start=s, end=s + 0.1) for s in (0.0, 0.5, 2.2)]
+    clip = Clip(np.zeros((44, 3, 65, 1), np.float32), notes, "piano", 0.0, "x", None)
+    targets = train.onset_targets([clip], config, frames=44)
+    assert targets.shape == (1, 11)
+    # 0.5 s is pose frame 11 -> memory frame 2; 2.2 s is past the 2 s clip and not marked.
+    assert torch.nonzero(targets[0]).flatten().tolist() == [0, 2]
+
+
+def test_training_loss_adds_the_onset_loss_and_validation_reports_the_shuffled_control(
+    tiny_dataset,
+):
+    task = train.Task(preset("debug"), tiny_dataset, torch.device("cpu"))
+    batch = task.train_batch(np.random.default_rng(0))
+    assert batch["onsets"].shape == (len(batch["pose"]), 11) and batch["onsets"].sum() > 0
+    loss, metrics = task.loss(batch)
+    assert loss.item() == pytest.approx(metrics["event_loss"] + metrics["onset_loss"], rel=1e-5)
+    without = train.Task(preset("debug", onset_loss_weight=0.0), tiny_dataset, torch.device("cpu"))
+    assert "onsets" not in without.train_batch(np.random.default_rng(0))
+    task.model.eval()
+    with torch.no_grad():
+        result = task.validate()
+    assert set(result) == {"val_loss", "val_accuracy", "val_shuffled_loss", "val_shuffled_accuracy"}
+    assert result["val_shuffled_loss"] != result["val_loss"]
 
 
 def test_sampling_filters_and_seeded_sampling_repeat():
@@ -170,7 +264,7 @@ def test_validation_accuracy_excludes_padding(tiny_dataset):
     batch = train.collate(task.val_clips[:4], task.model, task.device)
     y = batch["y"]
     assert (y == vocab.PAD).any()  # this batch has padding...
-    _, accuracy = train.loss_and_accuracy(task.model, batch)
+    _, accuracy, _ = train.loss_and_accuracy(task.model, batch)
     logits = task.model(batch["pose"], batch["instrument"], batch["x"])
     real = y != vocab.PAD
     expected = ((logits.argmax(-1) == y) & real).sum() / real.sum()
