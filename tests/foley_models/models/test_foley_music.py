@@ -293,6 +293,26 @@ def test_checkpoint_round_trip_and_generation_length(tmp_path, tiny_dataset):
     assert out.midi.instruments[0].program == 40
 
 
+def test_a_checkpoint_from_before_the_time_bias_loads_with_plain_cross_attention(tmp_path):
+    model = _model(seed=8, time_bias=False, onset_loss_weight=0.0)
+    path = checkpoint.save(
+        tmp_path / "old.pt",
+        system="foley_music",
+        preset="debug",
+        config=model.config,
+        model=model,
+        step=1,
+        metrics={},
+    )
+    payload = torch.load(path, weights_only=True)
+    for key in ("time_bias", "time_bias_behind", "time_bias_ahead", "onset_loss_weight"):
+        del payload["config"][key]  # the fields older checkpoints do not have
+    torch.save(payload, tmp_path / "older.pt")
+    gen = load_generator(tmp_path / "older.pt", "cpu")
+    assert not gen.config.time_bias and gen.config.onset_loss_weight == 0
+    assert isinstance(gen.model.layers[0].cross_attn, torch.nn.MultiheadAttention)
+
+
 def test_unknown_format_and_corrupt_checkpoints_are_refused(tmp_path):
     model = _model()
     path = checkpoint.save(
