@@ -19,6 +19,18 @@ def _model(seed=0, **overrides):
     return FoleyMusic(preset("debug", **overrides)).eval()
 
 
+def _save(model, path, step=0):
+    return checkpoint.save(
+        path,
+        system="foley_music",
+        preset="debug",
+        config=model.config,
+        model=model,
+        step=step,
+        metrics={},
+    )
+
+
 def _pose(b=2, t=44, seed=0):
     g = torch.Generator().manual_seed(seed)
     return torch.randn(b, t, 3, 65, 1, generator=g)
@@ -273,15 +285,7 @@ def test_validation_accuracy_excludes_padding(tiny_dataset):
 
 def test_checkpoint_round_trip_and_generation_length(tmp_path, tiny_dataset):
     model = _model(seed=6)
-    path = checkpoint.save(
-        tmp_path / "m.pt",
-        system="foley_music",
-        preset="debug",
-        config=model.config,
-        model=model,
-        step=3,
-        metrics={},
-    )
+    path = _save(model, tmp_path / "m.pt", step=3)
     gen = load_generator(path, "cpu")
     assert gen.config == model.config
     for name, tensor in model.state_dict().items():
@@ -295,15 +299,7 @@ def test_checkpoint_round_trip_and_generation_length(tmp_path, tiny_dataset):
 
 def test_a_checkpoint_from_before_the_time_bias_loads_with_plain_cross_attention(tmp_path):
     model = _model(seed=8, time_bias=False, onset_loss_weight=0.0)
-    path = checkpoint.save(
-        tmp_path / "old.pt",
-        system="foley_music",
-        preset="debug",
-        config=model.config,
-        model=model,
-        step=1,
-        metrics={},
-    )
+    path = _save(model, tmp_path / "old.pt", step=1)
     payload = torch.load(path, weights_only=True)
     for key in ("time_bias", "time_bias_behind", "time_bias_ahead", "onset_loss_weight"):
         del payload["config"][key]  # the fields older checkpoints do not have
@@ -315,15 +311,7 @@ def test_a_checkpoint_from_before_the_time_bias_loads_with_plain_cross_attention
 
 def test_unknown_format_and_corrupt_checkpoints_are_refused(tmp_path):
     model = _model()
-    path = checkpoint.save(
-        tmp_path / "m.pt",
-        system="foley_music",
-        preset="debug",
-        config=model.config,
-        model=model,
-        step=0,
-        metrics={},
-    )
+    path = _save(model, tmp_path / "m.pt", step=0)
     payload = torch.load(path, weights_only=True)
     payload["format_version"] = 99
     torch.save(payload, tmp_path / "future.pt")
