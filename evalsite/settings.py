@@ -104,6 +104,13 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "static")))
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()
 MEDIA_URL = "/media-not-public/"
 
+# Session creation limits (429 past them): per client address per hour, per study per minute.
+PARTICIPANT_SESSIONS_PER_ADDRESS_PER_HOUR = env_int(
+    "PARTICIPANT_SESSIONS_PER_ADDRESS_PER_HOUR", 10, minimum=1
+)
+PARTICIPANT_SESSIONS_PER_STUDY_PER_MINUTE = env_int(
+    "PARTICIPANT_SESSIONS_PER_STUDY_PER_MINUTE", 120, minimum=1
+)
 # The largest participant request body we accept (answers, playback events).
 PARTICIPANT_MAX_BODY_BYTES = env_int("PARTICIPANT_MAX_BODY_BYTES", 16_384, minimum=1024)
 # Uploaded stimuli can be large; form fields stay small.

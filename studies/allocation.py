@@ -7,6 +7,10 @@
   n mod k of a square built on an item-specific base order, so every system appears equally often
   in every slot (within one, counted over allocated trials).
 - Check trials use the item's check material: the target in a random slot, foils in the others.
+  Their kinds rotate from a per-session random start, so with one check per session half the
+  sessions get a noise check and half a sync check. A check never shows an item that is one of
+  the session's regular items (and regular trials avoid the session's check items).
+- A skipped trial (its video would not load) holds no lease: its item goes back to allocation.
 
 Callers hold a transaction; the per-item counter is incremented with an UPDATE so concurrent
 allocations never reuse a row of the square.
@@ -98,7 +102,11 @@ def item_loads(study, now: datetime) -> dict[int, ItemLoad]:
     """Valid answered regular trials and live leases per item of the study."""
     regular = Q(trials__check_kind="")
     valid = regular & Q(trials__answered_at__isnull=False, trials__session__excluded=False)
-    leased = regular & Q(trials__answered_at__isnull=True, trials__lease_expires_at__gt=now)
+    leased = regular & Q(
+        trials__answered_at__isnull=True,
+        trials__skipped_at__isnull=True,
+        trials__lease_expires_at__gt=now,
+    )
     rows = Item.objects.filter(study=study).annotate(
         n_valid=Count("trials", filter=valid), n_leased=Count("trials", filter=leased)
     )
@@ -112,15 +120,20 @@ def allocate_trial(*, session: Session, index: int, now: datetime) -> Trial:
     if index in session.check_indices:
         kinds = available_check_kinds(study)
         if kinds:
-            kind = kinds[session.check_indices.index(index) % len(kinds)]
-            return _allocate_check(session=session, index=index, kind=kind, lease=lease, rng=rng)
+            # A per-session random start, then rotation: every kind is equally likely first.
+            first = session_rng(session, -2).randrange(len(kinds))
+            kind = kinds[(first + session.check_indices.index(index)) % len(kinds)]
+            return _allocate_check(
+                session=session, index=index, kind=kind, lease=lease, now=now, rng=rng
+            )
     return _allocate_regular(session=session, index=index, lease=lease, now=now, rng=rng)
 
 
 def _allocate_regular(*, session, index, lease, now, rng) -> Trial:
     study = session.study
     loads = item_loads(study, now)
-    seen = set(session.trials.filter(check_kind="").values_list("item_id", flat=True))
+    # Items already shown in this session, as regular or as check trials.
+    seen = set(session.trials.values_list("item_id", flat=True))
     unseen = [pk for pk in loads if pk not in seen]
     pool = unseen or list(loads)
     lowest = min(loads[pk].load for pk in pool)
@@ -132,7 +145,9 @@ def _allocate_regular(*, session, index, lease, now, rng) -> Trial:
     order = latin_square_row(item_base_order(item, systems), (item.times_allocated - 1))
     clips = {clip.system_id: clip for clip in Clip.objects.filter(item=item)}
 
-    trial = Trial.objects.create(session=session, index=index, item=item, lease_expires_at=lease)
+    trial = Trial.objects.create(
+        session=session, index=index, item=item, lease_expires_at=lease, served_at=now
+    )
     TrialSlot.objects.bulk_create(
         TrialSlot(trial=trial, position=pos, system=system, clip=clips[system.pk])
         for pos, system in enumerate(order)
@@ -140,10 +155,21 @@ def _allocate_regular(*, session, index, lease, now, rng) -> Trial:
     return trial
 
 
-def _allocate_check(*, session, index, kind, lease, rng) -> Trial:
+def _allocate_check(*, session, index, kind, lease, now, rng) -> Trial:
     study = session.study
     n_slots = study.systems.count()
-    item = rng.choice(list(_items_with_check_material(study, kind).order_by("id")))
+    candidates = list(_items_with_check_material(study, kind).order_by("id"))
+    shown = session.trials.values_list("item_id", flat=True)
+    regular = set(shown.filter(check_kind=""))
+    previous = set(shown.filter(index=index - 1))
+    # Not one of the session's regular items; failing that (a study with very few items), at
+    # least not the item of the trial just before.
+    pool = (
+        [i for i in candidates if i.pk not in regular]
+        or [i for i in candidates if i.pk not in previous]
+        or candidates
+    )
+    item = rng.choice(pool)
     material = list(CheckClip.objects.filter(item=item, kind=kind).order_by("id"))
     target = rng.choice([c for c in material if c.is_target])
     foils = [c for c in material if not c.is_target]
@@ -159,6 +185,7 @@ def _allocate_check(*, session, index, kind, lease, rng) -> Trial:
         check_criterion=criterion,
         expected_slot=expected,
         lease_expires_at=lease,
+        served_at=now,
     )
     slots, foil_i = [], 0
     for pos in range(n_slots):

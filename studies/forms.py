@@ -68,7 +68,20 @@ def parse_arrival(params) -> Arrival:
     return Arrival(None)
 
 
-class PlaybackEventForm(forms.Form):
+class _ClientReport(forms.Form):
+    """The page's own account of an event: its clock (ms since the epoch) and the media time."""
+
+    client_ms = forms.IntegerField(required=False, min_value=0, max_value=10**14)
+    media_time = forms.FloatField(required=False, min_value=0, max_value=86_400)
+
+    def clean_media_time(self):
+        value = self.cleaned_data["media_time"]
+        if value is not None and value != value:  # NaN
+            raise forms.ValidationError("not a number")
+        return value
+
+
+class PlaybackEventForm(_ClientReport):
     slot = forms.ChoiceField(choices=[(label, label) for label in SLOT_LABELS])
     kind = forms.ChoiceField(choices=PlaybackEvent.Kind.choices)
 
@@ -95,25 +108,25 @@ def parse_choices(post, criterion_keys: list[str], n_slots: int) -> dict[str, in
     return choices
 
 
+class ScreeningEventForm(_ClientReport):
+    kind = forms.ChoiceField(choices=[(k, k) for k in ("play", "pause", "ended")])
+
+
+class DeviceForm(forms.Form):
+    width = forms.IntegerField(min_value=0, max_value=100_000)
+    height = forms.IntegerField(min_value=0, max_value=100_000)
+
+
 _SCREEN_TOKEN = re.compile(r"^r-([A-Za-z0-9_\-]{8,64})$")
 
 
-def parse_screening(post) -> tuple[dict, dict[str, int]]:
-    """(device report, {item token: answer}) from the screening form; errors name the field."""
-
-    def small_int(name: str, value: str, low: int, high: int) -> int:
-        if not value.isdigit() or not low <= int(value) <= high:
-            raise InputError(f"{name} must be a whole number from {low} to {high}.")
-        return int(value)
-
-    device = {
-        "width": small_int("width", post.get("width", "0") or "0", 0, 100_000),
-        "height": small_int("height", post.get("height", "0") or "0", 0, 100_000),
-        "playback": "ok" if post.get("playback") == "ok" else "failed",
-    }
+def parse_screening(post) -> dict[str, int]:
+    """{item token: answer} from the screening form; errors name the field."""
     responses = {}
     for name, value in post.items():
         match = _SCREEN_TOKEN.match(name)
         if match:
-            responses[match.group(1)] = small_int("An answer", value, 1, 9)
-    return device, responses
+            if not value.isdigit() or not 1 <= int(value) <= 9:
+                raise InputError("An answer must be a whole number from 1 to 9.")
+            responses[match.group(1)] = int(value)
+    return responses

@@ -96,7 +96,7 @@ class Study(models.Model):
         default=1, help_text="Sessions failing more check trials than this are excluded."
     )
     qc_min_trial_seconds = models.FloatField(
-        default=0.0,
+        default=2.0,
         help_text="Answers given faster than this after the last clip ended are implausibly fast.",
         validators=[MinValueValidator(0.0)],
     )
@@ -127,6 +127,26 @@ class Study(models.Model):
         max_length=32,
         default=new_completion_code,
         help_text="The code Prolific expects on completion (the study's completion code there).",
+    )
+    screenout_code = models.CharField(
+        max_length=32,
+        default=new_completion_code,
+        help_text="The code a participant screened out by the checks before the trials is given "
+        "(on Prolific: a separate completion code with a fixed screen-out payment).",
+    )
+    screenout_reward_cents = models.PositiveIntegerField(
+        default=20,
+        help_text="Fixed payment for a screened-out participant (Prolific), in cents.",
+    )
+    accept_local_arrivals = models.BooleanField(
+        default=True,
+        help_text="Let people without a recruiter identity (no Prolific or MTurk parameters) "
+        "start with a local code. Turn off for a paid crowd study.",
+    )
+    max_skipped_trials = models.PositiveIntegerField(
+        default=2,
+        help_text="Trials a participant may skip because a video would not load; one more ends "
+        "the session with the screen-out code (a connection problem, not the rater's fault).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     launched_at = models.DateTimeField(null=True, blank=True)
@@ -346,6 +366,8 @@ class Session(models.Model):
     # Screening outcome: device report, scores, and why a participant was screened out.
     screening = models.JSONField(default=dict, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
+    # A keyed hash of the client address (never the address): rate limits per address.
+    client_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     started_at = models.DateTimeField(auto_now_add=True)
     consented_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -367,8 +389,13 @@ class Trial(models.Model):
     )
     expected_slot = models.PositiveSmallIntegerField(null=True, blank=True)
     allocated_at = models.DateTimeField(auto_now_add=True)
+    # When the trial page was first served: no version can have started playing before it, so
+    # the listening rules measure the server's clock from here (robust to a queued request).
+    served_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField()
     answered_at = models.DateTimeField(null=True, blank=True)
+    # A version would not load after retries: the rater skipped, the trial is unusable.
+    skipped_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["session_id", "index"]
@@ -403,7 +430,11 @@ class TrialSlot(models.Model):
         CheckClip, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     token = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
+    # Heard: the server accepted a play-through (see studies.listening); the interval is on the
+    # participant's clock (ms), used to check that no two versions played at once.
     played_to_end_at = models.DateTimeField(null=True, blank=True)
+    heard_from_ms = models.BigIntegerField(null=True, blank=True)
+    heard_to_ms = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["trial_id", "position"]
@@ -455,13 +486,18 @@ class PlaybackEvent(models.Model):
         PLAY = "play", "Started playing"
         ENDED = "ended", "Played to the end"
         PAUSE = "pause", "Paused"
-        ERROR = "error", "Playback error"
+        STALL = "stall", "Stalled (buffering)"
+        ERROR = "error", "Failed to load"
 
     slot = models.ForeignKey(TrialSlot, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    at = models.DateTimeField()
-    # Whether the server accepted an `ended` as a real play-through (enough time since `play`).
+    at = models.DateTimeField(help_text="When the server handled the event.")
+    # The participant's report: their clock (ms since the epoch) and the media time (s).
+    client_ms = models.BigIntegerField(null=True, blank=True)
+    media_time = models.FloatField(null=True, blank=True)
+    # Whether the server accepted an `ended` as a real play-through, and if not, why.
     accepted = models.BooleanField(default=True)
+    reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["at", "id"]
@@ -530,20 +566,53 @@ class RemoteAction(models.Model):
         return f"{self.kind} {self.target} ({self.state})"
 
 
+class ScreeningKind(models.TextChoices):
+    AUDIO = "audio", "Audio check (count the beeps)"
+    HEADPHONE = "headphone", "Headphone check (Huggins pitch)"
+
+
+def screening_upload_to(instance: "ScreeningSound", filename: str) -> str:
+    return _random_name("screening", filename)
+
+
+class ScreeningSound(models.Model):
+    """One sound of a study's screening pool, made once (at launch); sessions draw from it."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="screening_sounds")
+    kind = models.CharField(max_length=10, choices=ScreeningKind.choices)
+    media = models.FileField(upload_to=screening_upload_to, max_length=300)
+    answer = models.PositiveSmallIntegerField()
+    duration_s = models.FloatField()
+
+    class Meta:
+        ordering = ["study", "kind", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} sound {self.pk} of {self.study.slug}"
+
+
 class ScreeningItem(models.Model):
     """One screening sound of a session. The answer stays here; the browser gets a token."""
 
-    class Kind(models.TextChoices):
-        AUDIO = "audio", "Audio check (count the beeps)"
-        HEADPHONE = "headphone", "Headphone check (Huggins pitch)"
+    Kind = ScreeningKind
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="screening_items")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     index = models.PositiveIntegerField()
     token = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
-    media = models.FileField(upload_to="screening/", max_length=300)
+    sound = models.ForeignKey(
+        ScreeningSound, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Sessions from before the pool have their own file; new ones point to a pool sound.
+    media = models.FileField(upload_to="screening/", max_length=300, blank=True)
     answer = models.PositiveSmallIntegerField()
     response = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Heard: played through once by the server's listening rules (studies.listening).
+    played_to_end_at = models.DateTimeField(null=True, blank=True)
+    heard_from_ms = models.BigIntegerField(null=True, blank=True)
+    heard_to_ms = models.BigIntegerField(null=True, blank=True)
+    last_play_ms = models.BigIntegerField(null=True, blank=True)
+    last_play_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["session", "index"]
@@ -555,6 +624,14 @@ class ScreeningItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.index} of session {self.session_id}"
+
+    @property
+    def media_file(self):
+        return self.sound.media if self.sound_id else self.media
+
+    @property
+    def duration_s(self) -> float:
+        return self.sound.duration_s if self.sound_id else 4.0
 
 
 class GenerationJob(models.Model):

@@ -21,6 +21,8 @@ from studies.models import (
 
 # Clips of an item may differ from the item's duration by at most this much.
 DURATION_TOLERANCE_S = 0.050
+# The versions of one item must agree in duration more closely than that (the browser shows it).
+VERSION_DURATION_TOLERANCE_S = 0.002
 
 
 def study_problems(*, study: Study) -> list[str]:
@@ -54,6 +56,7 @@ def study_problems(*, study: Study) -> list[str]:
                 )
             if not _file_exists(clip.media):
                 problems.append(f"Clip {item.key!r}/{system.key!r}: its media file is missing.")
+    problems += _version_problems(items)
     for check in CheckClip.objects.filter(item__study=study).select_related("item"):
         if not _file_exists(check.media):
             problems.append(f"Check clip {check}: its media file is missing.")
@@ -69,6 +72,29 @@ def study_problems(*, study: Study) -> list[str]:
                 "but no item has check material (a target and a foil of kind noise with a "
                 "'noise' criterion, or of kind sync with a 'synchronization' criterion). Add "
                 "check clips or set check trials per session to 0."
+            )
+    return problems
+
+
+def _version_problems(items: list[Item]) -> list[str]:
+    """Every version of an item must have one byte length and one duration (blinding)."""
+    from studies.stimuli.sizes import item_version_sizes
+
+    problems = []
+    for item in items:
+        sizes = set(item_version_sizes(item).values())
+        if len(sizes) > 1:
+            problems.append(
+                f"Item {item.key!r}: its versions (clips and check clips) differ in size "
+                f"({min(sizes)} to {max(sizes)} bytes), which tells them apart. Run "
+                "generate_clips (it pads them) or launch again before anyone has a trial."
+            )
+        durations = [c.duration_s for c in item.clips.all()]
+        durations += [c.duration_s for c in item.check_clips.all()]
+        if durations and max(durations) - min(durations) > VERSION_DURATION_TOLERANCE_S:
+            problems.append(
+                f"Item {item.key!r}: its versions differ in duration ({min(durations):.3f} to "
+                f"{max(durations):.3f} s); every version must last the same."
             )
     return problems
 
@@ -97,6 +123,26 @@ def session_by_token(*, study: Study, token: str) -> Session | None:
         .filter(study=study, token=token)
         .first()
     )
+
+
+def session_of(*, study: Study, source: str, external_id: str) -> Session | None:
+    return (
+        Session.objects.select_related("study", "participant")
+        .filter(study=study, participant__source=source, participant__external_id=external_id)
+        .first()
+    )
+
+
+def session_estimated_minutes(*, session: Session) -> int:
+    """A fair estimate of the session's length for the consent page: every version of every
+    trial played once, plus time to answer, plus the screening."""
+    study = session.study
+    durations = list(study.items.values_list("duration_s", flat=True)) or [0.0]
+    mean = sum(durations) / len(durations)
+    n_versions = max(1, study.systems.count())
+    per_trial = n_versions * (mean + 2.0) + 20.0
+    screening = 180.0 if study.screening else 0.0
+    return max(1, round((session.n_trials * per_trial + screening + 60.0) / 60.0))
 
 
 def trial_slots(*, trial: Trial):

@@ -37,12 +37,21 @@ urlpatterns = [
     path("s/<slug:slug>/p/<token:token>/consent", views.consent, name="consent"),
     path("s/<slug:slug>/p/<token:token>/screen", views.screening_submit, name="screen"),
     path(
+        "s/<slug:slug>/p/<token:token>/screen/device", views.screening_device, name="screen_device"
+    ),
+    path(
+        "s/<slug:slug>/p/<token:token>/a/<token:item_token>/event",
+        views.screening_event,
+        name="screening_event",
+    ),
+    path(
         "s/<slug:slug>/p/<token:token>/a/<token:item_token>",
         views.screening_media,
         name="screening_media",
     ),
     path("s/<slug:slug>/p/<token:token>/t/<index:index>/event", views.playback_event, name="event"),
     path("s/<slug:slug>/p/<token:token>/t/<index:index>/answer", views.answer, name="answer"),
+    path("s/<slug:slug>/p/<token:token>/t/<index:index>/skip", views.skip, name="skip"),
     path(
         "s/<slug:slug>/p/<token:token>/m/<token:slot_token>", views.participant_media, name="media"
     ),

@@ -13,20 +13,28 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from studies import media, selectors, services
+from studies import arrivals, media, selectors, services
 from studies.errors import StudyError
 from studies.forms import (
+    DeviceForm,
     InputError,
     PlaybackEventForm,
+    ScreeningEventForm,
     parse_arrival,
     parse_choices,
     parse_screening,
 )
 from studies.models import SLOT_LABELS, Participant, ScreeningItem, Session, Study, TrialSlot
+from studies.services.screening import screening_device_done
 
 PROLIFIC_COMPLETE_URL = "https://app.prolific.com/submissions/complete"
+LOCAL_ARRIVALS_REFUSED = (
+    "This study is open only through its recruiter (for example Prolific). Please use the link "
+    "the recruiter gave you."
+)
 
 
 def limit_body(view):
@@ -37,6 +45,8 @@ def limit_body(view):
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
+            return _message(request, "Bad request: invalid Content-Length.", status=400)
+        if length < 0:
             return _message(request, "Bad request: invalid Content-Length.", status=400)
         if length > settings.PARTICIPANT_MAX_BODY_BYTES:
             return _message(request, "Request too large.", status=413)
@@ -78,11 +88,37 @@ def _study_or_404(slug: str) -> Study:
     return study
 
 
-def _session_or_404(study: Study, token: str) -> Session:
+class NotThisBrowser(Exception):
+    """The session URL was opened in a browser that did not start the session."""
+
+
+NOT_THIS_BROWSER = (
+    "This session was started in another browser. Please go on in the browser (and on the "
+    "device) where you started it. If that is not possible, contact the researcher. If your "
+    "browser blocks cookies, allow them for this site and open the study link again."
+)
+
+
+def _session_or_404(request: HttpRequest, study: Study, token: str) -> Session:
     session = selectors.session_by_token(study=study, token=token)
     if session is None:
         raise Http404("No such session.")
+    if not arrivals.browser_owns(request, session):
+        raise NotThisBrowser()
     return session
+
+
+def participant_view(view):
+    """Participant pages: a session URL opened in another browser gets a clear 403 page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except NotThisBrowser:
+            return _message(request, NOT_THIS_BROWSER, status=403)
+
+    return wrapper
 
 
 def _session_url(session: Session) -> str:
@@ -95,7 +131,10 @@ def _session_url(session: Session) -> str:
 def arrive(request: HttpRequest, slug: str) -> HttpResponse:
     """`/s/<slug>/`: identify the participant from the recruiter's URL parameters."""
     study = _study_or_404(slug)
+    local_refused = _message(request, LOCAL_ARRIVALS_REFUSED, status=403)
     if request.method == "POST":  # "start" on the code page: a fresh local participant
+        if not study.accept_local_arrivals:
+            return local_refused
         code = secrets.token_hex(4).upper()
         return redirect(f"{request.path}?{urlencode({'code': code})}")
     try:
@@ -104,10 +143,27 @@ def arrive(request: HttpRequest, slug: str) -> HttpResponse:
         return _message(request, str(exc), status=400)
     if arrival.preview:
         return render(request, "studies/preview.html", {"study": study})
+    local = arrival.source in (None, Participant.Source.LOCAL)
+    if local and not study.accept_local_arrivals:
+        return local_refused
     if arrival.source is None:
         if study.status != Study.Status.LIVE:
             return _message(request, selectors.study_closed_message(study=study), status=409)
         return render(request, "studies/arrive.html", {"study": study})
+    existing = selectors.session_of(
+        study=study, source=arrival.source, external_id=arrival.external_id
+    )
+    client = arrivals.client_hash(request)
+    if existing is None and study.status == Study.Status.LIVE:
+        limited = arrivals.arrival_limit_reached(study=study, client=client, now=timezone.now())
+        if limited:
+            response = _message(request, limited, status=429)
+            response["Retry-After"] = "60"
+            return response
+    if existing is not None and existing.status != Session.Status.CONSENT:
+        # Work has begun: only the browser that did it may go on (the identity is in the URL).
+        if not arrivals.browser_owns(request, existing):
+            return _message(request, NOT_THIS_BROWSER, status=403)
     try:
         session = services.session_start(
             study=study,
@@ -115,24 +171,34 @@ def arrive(request: HttpRequest, slug: str) -> HttpResponse:
             external_id=arrival.external_id,
             recruiter_data=arrival.recruiter_data,
             user_agent=request.headers.get("User-Agent", "").replace("\x00", ""),
+            client_hash=client,
         )
     except StudyError as exc:
         return _message(request, exc.message, status=exc.status)
-    return redirect(_session_url(session))
+    response = redirect(_session_url(session))
+    arrivals.browser_bind(response, session)
+    return response
 
 
 @frameable
+@participant_view
 @require_GET
 def session_page(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """The one page a session lives on: consent, the current trial, or completion."""
     study = _study_or_404(slug)
-    session = _session_or_404(study, token)
+    session = _session_or_404(request, study, token)
     if session.status == Session.Status.COMPLETED:
         return _completion(request, session)
     if session.status == Session.Status.CONSENT:
         if study.status == Study.Status.CLOSED:
             return _message(request, selectors.study_closed_message(study=study), status=409)
-        return render(request, "studies/consent.html", {"study": study, "session": session})
+        context = {
+            "study": study,
+            "session": session,
+            "minutes": selectors.session_estimated_minutes(session=session),
+            "min_screen": services.MIN_SCREEN,
+        }
+        return render(request, "studies/consent.html", context)
     if session.status == Session.Status.SCREENED_OUT:
         return _screened_out(request, session)
     if session.status == Session.Status.SCREENING:
@@ -143,6 +209,8 @@ def session_page(request: HttpRequest, slug: str, token: str) -> HttpResponse:
         return _message(request, exc.message, status=exc.status)
     if trial is None:
         session.refresh_from_db()
+        if session.status == Session.Status.SCREENED_OUT:
+            return _screened_out(request, session)
         return _completion(request, session)
     slots = list(selectors.trial_slots(trial=trial))
     base = _session_url(session)
@@ -163,14 +231,31 @@ def session_page(request: HttpRequest, slug: str, token: str) -> HttpResponse:
         "criteria": list(study.criteria.all()),
         "event_url": f"{base}t/{trial.index}/event",
         "answer_url": f"{base}t/{trial.index}/answer",
+        "skip_url": f"{base}t/{trial.index}/skip",
     }
     return render(request, "studies/trial.html", context)
 
 
 def _screening_page(request: HttpRequest, session: Session) -> HttpResponse:
     base = _session_url(session)
+    if not screening_device_done(session):
+        # The device check comes first; this page carries no sound.
+        context = {
+            "study": session.study,
+            "session": session,
+            "device_url": f"{base}screen/device",
+            "min_screen": services.MIN_SCREEN,
+        }
+        return render(request, "studies/screening_device.html", context)
     items = [
-        {"kind": item.kind, "number": n, "src": f"{base}a/{item.token}", "name": f"r-{item.token}"}
+        {
+            "kind": item.kind,
+            "number": n,
+            "src": f"{base}a/{item.token}",
+            "event_url": f"{base}a/{item.token}/event",
+            "name": f"r-{item.token}",
+            "heard": item.played_to_end_at is not None,
+        }
         for n, item in enumerate(session.screening_items.order_by("index"), start=1)
     ]
     context = {
@@ -184,9 +269,21 @@ def _screening_page(request: HttpRequest, session: Session) -> HttpResponse:
 
 
 def _screened_out(request: HttpRequest, session: Session) -> HttpResponse:
+    """The screen-out page: the study's screen-out code, and how to use it on the platform."""
     reasons = session.screening.get("result", {}).get("reasons", [])
     needs = " and ".join(reasons) or "a working sound setup"
-    return _message(request, services.SCREENED_OUT_MESSAGE.format(needs=needs))
+    study = session.study
+    context = {
+        "study": study,
+        "text": services.SCREENED_OUT_MESSAGE.format(needs=needs),
+        "source": session.participant.source,
+        "code": study.screenout_code,
+    }
+    if session.participant.source == Participant.Source.PROLIFIC:
+        context["prolific_url"] = (
+            f"{PROLIFIC_COMPLETE_URL}?{urlencode({'cc': study.screenout_code})}"
+        )
+    return render(request, "studies/screened_out.html", context)
 
 
 def _completion(request: HttpRequest, session: Session) -> HttpResponse:
@@ -205,11 +302,12 @@ def _completion(request: HttpRequest, session: Session) -> HttpResponse:
 
 
 @frameable
+@participant_view
 @require_POST
 @limit_body
 def consent(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     study = _study_or_404(slug)
-    session = _session_or_404(study, token)
+    session = _session_or_404(request, study, token)
     if request.POST.get("consent") != "yes":
         return _message(
             request,
@@ -222,15 +320,37 @@ def consent(request: HttpRequest, slug: str, token: str) -> HttpResponse:
 
 
 @frameable
+@participant_view
+@require_POST
+@limit_body
+def screening_device(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    study = _study_or_404(slug)
+    session = _session_or_404(request, study, token)
+    back = _session_url(session)
+    form = DeviceForm(request.POST)
+    if not form.is_valid():
+        return _message(request, "The screen check could not be read.", status=400, back=back)
+    services.screening_device_submit(
+        session=session, width=form.cleaned_data["width"], height=form.cleaned_data["height"]
+    )
+    return redirect(back)
+
+
+@frameable
+@participant_view
 @require_POST
 @limit_body
 def screening_submit(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     study = _study_or_404(slug)
-    session = _session_or_404(study, token)
+    session = _session_or_404(request, study, token)
     back = _session_url(session)
     try:
-        device, responses = parse_screening(request.POST)
-        services.screening_submit(session=session, device=device, responses=responses)
+        responses = parse_screening(request.POST)
+        services.screening_submit(
+            session=session,
+            responses=responses,
+            cannot_play=request.POST.get("cannot_play") == "yes",
+        )
     except InputError as exc:
         return _message(request, str(exc), status=400, back=back)
     except StudyError as exc:
@@ -238,25 +358,55 @@ def screening_submit(request: HttpRequest, slug: str, token: str) -> HttpRespons
     return redirect(back)
 
 
+@participant_view
+@require_POST
+@limit_body
+def screening_event(request: HttpRequest, slug: str, token: str, item_token: str) -> HttpResponse:
+    study = _study_or_404(slug)
+    session = _session_or_404(request, study, token)
+    form = ScreeningEventForm(request.POST)
+    if not form.is_valid():
+        fields = ", ".join(sorted(form.errors))
+        return JsonResponse({"error": f"Invalid playback event ({fields})."}, status=400)
+    try:
+        heard = services.screening_playback_record(
+            session=session,
+            item_token=item_token,
+            kind=form.cleaned_data["kind"],
+            client_ms=form.cleaned_data["client_ms"],
+            media_time=form.cleaned_data["media_time"],
+        )
+    except StudyError as exc:
+        return JsonResponse({"error": exc.message}, status=exc.status)
+    return JsonResponse({"heard": heard})
+
+
+@participant_view
 @require_GET
 def screening_media(request: HttpRequest, slug: str, token: str, item_token: str) -> HttpResponse:
-    """A screening sound, only for its own session, under an opaque name."""
+    """A screening sound, only for its own session, under an opaque name, and only once the
+    device check is done (no sound comes before it)."""
     study = _study_or_404(slug)
-    session = _session_or_404(study, token)
-    item = ScreeningItem.objects.filter(token=item_token, session=session).first()
-    if item is None:
+    session = _session_or_404(request, study, token)
+    item = (
+        ScreeningItem.objects.select_related("sound")
+        .filter(token=item_token, session=session)
+        .first()
+    )
+    if item is None or not screening_device_done(session):
         raise Http404("No such sound.")
     try:
-        return media.serve_file(request, item.media.path)
-    except FileNotFoundError:
+        return media.serve_file(request, item.media_file.path)
+    except (FileNotFoundError, ValueError):
         raise Http404("No such sound.") from None
 
 
+@participant_view
 @require_POST
 @limit_body
 def playback_event(request: HttpRequest, slug: str, token: str, index: int) -> HttpResponse:
     study = _study_or_404(slug)
-    session = _session_or_404(study, token)
+    session = _session_or_404(request, study, token)
     form = PlaybackEventForm(request.POST)
     if not form.is_valid():
         fields = ", ".join(sorted(form.errors))
@@ -267,18 +417,39 @@ def playback_event(request: HttpRequest, slug: str, token: str, index: int) -> H
             trial_index=index,
             position=form.cleaned_position(),
             kind=form.cleaned_data["kind"],
+            client_ms=form.cleaned_data["client_ms"],
+            media_time=form.cleaned_data["media_time"],
         )
     except StudyError as exc:
         return JsonResponse({"error": exc.message}, status=exc.status)
-    return JsonResponse({"played": state.played, "unlocked": state.all_played})
+    return JsonResponse(
+        {"played": state.played, "unlocked": state.all_played, "reason": state.reason}
+    )
 
 
 @frameable
+@participant_view
+@require_POST
+@limit_body
+def skip(request: HttpRequest, slug: str, token: str, index: int) -> HttpResponse:
+    """Skip a trial whose video would not load (no penalty); the session goes on."""
+    study = _study_or_404(slug)
+    session = _session_or_404(request, study, token)
+    back = _session_url(session)
+    try:
+        services.trial_skip(session=session, trial_index=index)
+    except StudyError as exc:
+        return _message(request, exc.message, status=exc.status, back=back)
+    return redirect(back)
+
+
+@frameable
+@participant_view
 @require_POST
 @limit_body
 def answer(request: HttpRequest, slug: str, token: str, index: int) -> HttpResponse:
     study = _study_or_404(slug)
-    session = _session_or_404(study, token)
+    session = _session_or_404(request, study, token)
     back = _session_url(session)
     keys = list(study.criteria.values_list("key", flat=True))
     trial = session.trials.filter(index=index).first()
@@ -297,11 +468,12 @@ def answer(request: HttpRequest, slug: str, token: str, index: int) -> HttpRespo
     return redirect(back, permanent=False)
 
 
+@participant_view
 @require_GET
 def participant_media(request: HttpRequest, slug: str, token: str, slot_token: str) -> HttpResponse:
-    """A slot's video, only for the session the slot belongs to."""
+    """A slot's video, only for the session (and browser) the slot belongs to."""
     study = _study_or_404(slug)
-    session = _session_or_404(study, token)
+    session = _session_or_404(request, study, token)
     slot = (
         TrialSlot.objects.select_related("clip", "check_clip")
         .filter(token=slot_token, trial__session=session)

@@ -104,20 +104,32 @@ def make_study(
 
 
 def play_all(session, trial, *, now):
-    """Record a full play-through of every slot of the trial, ending at `now`."""
+    """Record a full play-through of every slot of the trial, one after another, the last
+    ending at `now` (the page is taken to have been served just before the first play)."""
     from datetime import timedelta
 
-    for slot in trial.slots.order_by("position"):
-        services.playback_record(
-            session=session,
-            trial_index=trial.index,
-            position=slot.position,
-            kind="play",
-            now=now - timedelta(seconds=CLIP_S + 0.1),
-        )
-        services.playback_record(
-            session=session, trial_index=trial.index, position=slot.position, kind="ended", now=now
-        )
+    from studies.models import Trial
+
+    slots = list(trial.slots.order_by("position"))
+    gap = timedelta(seconds=0.2)
+    step = timedelta(seconds=CLIP_S) + gap
+    first = now - step * len(slots) + gap
+    served = Trial.objects.get(pk=trial.pk).served_at
+    if served is None or served > first - gap:
+        Trial.objects.filter(pk=trial.pk).update(served_at=first - gap)
+    for k, slot in enumerate(slots):
+        start = first + step * k
+        end = start + timedelta(seconds=CLIP_S)
+        for kind, at, media_time in (("play", start, 0.0), ("ended", end, CLIP_S)):
+            services.playback_record(
+                session=session,
+                trial_index=trial.index,
+                position=slot.position,
+                kind=kind,
+                client_ms=int(at.timestamp() * 1000),
+                media_time=media_time,
+                now=at,
+            )
 
 
 def start_session(study, external_id: str = "p1", source: str = "local"):
@@ -134,6 +146,7 @@ def complete_session(session, *, now, choose=lambda trial, criterion_key, n_slot
         trial = services.session_current_trial(session=session, now=now)
         if trial is None:
             return answered
+        now = now + timedelta(seconds=(CLIP_S + 0.2) * trial.slots.count())
         play_all(session, trial, now=now)
         now = now + timedelta(seconds=3)
         n_slots = trial.slots.count()

@@ -5,7 +5,7 @@ stand in for them where a test is about the platform, not the stimuli. Every ite
 test card with a white box that flashes on a beat (every 2 s, offset per item); every "system" is
 a different synthetic sound that beeps on the same beat. Check material: clean beeps vs the same
 beeps under loud noise, beeps on the flashes vs beeps shifted by one second.
-H.264 (yuv420p, faststart) + AAC in MP4 with container metadata stripped.
+H.264 (yuv420p, faststart) + CBR MP3 in MP4 with container metadata stripped.
 """
 
 from pathlib import Path
@@ -29,7 +29,8 @@ VOICES = (
 )
 
 _VIDEO = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-profile:v", "main"]
-_AUDIO = ["-c:a", "aac", "-b:a", "128k", "-ar", str(SAMPLE_RATE), "-ac", "2"]
+# Constant-bitrate MP3 like the platform's stimuli: the versions of an item have one size.
+_AUDIO = ["-c:a", "libmp3lame", "-b:a", "128k", "-ar", str(SAMPLE_RATE), "-ac", "2"]
 _CONTAINER = [
     "-movflags",
     "+faststart",

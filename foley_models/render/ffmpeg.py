@@ -136,13 +136,30 @@ def cut_video(
     return run_ffmpeg(args, out)
 
 
-def mux_clip(video: Path, audio_wav: Path, out: Path, *, audio_bitrate: str = "160k") -> Path:
-    """The (already prepared, silent H.264) video with the WAV as mono AAC, MP4, stripped.
+# Stimulus audio: constant-bitrate MP3 (LAME CBR). Every MP3 frame has a size fixed by the
+# bitrate and sample rate alone (the padding-bit pattern too), never by the content, so the
+# versions of an item (same video stream copied, same audio length) come out byte for byte the
+# same length with the same sample tables: the file size cannot tell a system or a check
+# answer. AAC (average bitrate) sizes follow the content. MP3 in MP4 plays in every browser.
+STIMULUS_AUDIO = ["-c:a", "libmp3lame", "-b:a", "192k", "-abr", "0", "-ac", "1"]
+
+
+def mux_clip(video: Path, audio_wav: Path, out: Path) -> Path:
+    """The (already prepared, silent H.264) video with the WAV as mono CBR MP3, MP4, stripped.
 
     The video stream is copied, so every clip of an item has the identical picture."""
     args = [
         "-i", str(video), "-i", str(audio_wav), "-map", "0:v:0", "-map", "1:a:0",
-        "-c:v", "copy", "-c:a", "aac", "-b:a", audio_bitrate, "-ac", "1", *_STRIP,
+        "-c:v", "copy", *STIMULUS_AUDIO, *_STRIP,
+    ]  # fmt: skip
+    return run_ffmpeg(args, out)
+
+
+def reencode_audio(src: Path, out: Path) -> Path:
+    """An uploaded clip with its video copied and its audio re-encoded like generated clips
+    (mono CBR MP3), stripped: so hand-made clips also give nothing away by their size."""
+    args = [
+        "-i", str(src), "-map", "0:v:0", "-map", "0:a:0", "-c:v", "copy", *STIMULUS_AUDIO, *_STRIP,
     ]  # fmt: skip
     return run_ffmpeg(args, out)
 

@@ -21,7 +21,7 @@ MIN_ANSWERS_FOR_SAME_SLOT = 8
 @dataclass(frozen=True)
 class QCSettings:
     max_failed_checks: int = 1
-    min_trial_seconds: float = 0.0
+    min_trial_seconds: float = 2.0  # the study default: four answers take longer than that
     max_same_slot_share: float = 1.0
     require_played_all: bool = True
 

@@ -5,7 +5,8 @@ run it on the items' poses in batches (items of different instruments share a ba
 MIDI at the stimulus rate where the system predicts MIDI, otherwise resample; fit the audio to
 the video's exact duration with short fades, normalise it to one loudness with a true-peak
 ceiling, mux it with the item's silent video (prepared once per item, H.264, stripped) into an
-AAC MP4 and store it under a random name. Provenance lives in the database only.
+MP4 (constant-bitrate audio: every version of an item has one byte length) and store it
+under a random name. Provenance lives in the database only.
 
 Resumable: each clip is written to a temporary file, renamed, then saved with its row in one
 transaction; clips that exist are skipped unless `force`. A failure is recorded on the job (item,
@@ -36,7 +37,7 @@ from foley_models.render.fluidsynth import Renderer
 from foley_models.render.spectral import resample
 from studies.errors import StudyError
 from studies.models import CheckClip, CheckKind, Clip, GenerationJob, Item, Study, System, Trial
-from studies.stimuli import checks
+from studies.stimuli import checks, sizes
 from studies.stimuli.checkpoints import checkpoint_verify
 
 log = logging.getLogger(__name__)
@@ -163,6 +164,8 @@ def generation_job_run(*, job: GenerationJob, progress=None) -> GenerationJob:
                 run.advance()
             except Exception as exc:  # one item's check material failing must not stop others
                 run.advance(failed=_failure(item, None, exc))
+        for item in items:
+            _equalize(item)
     except BaseException as exc:
         job.status = GenerationJob.Status.FAILED
         if isinstance(exc, Exception):
@@ -181,6 +184,13 @@ def generation_job_run(*, job: GenerationJob, progress=None) -> GenerationJob:
     )
     job.save()
     return job
+
+
+def _equalize(item: Item) -> None:
+    """Pad the item's versions to one byte length (a no-op for generated clips, which come out
+    equal), unless raters already have trials on it: a file must not change under them."""
+    if not Trial.objects.filter(item=item).exists():
+        sizes.item_versions_equalize(item)
 
 
 def _has_clip(item: Item, system: System) -> bool:

@@ -7,7 +7,7 @@ from tests.factories import MediaLibrary, build_media_library
 
 @pytest.fixture(scope="session")
 def media_library(tmp_path_factory) -> MediaLibrary:
-    """Real H.264/AAC clips made once with ffmpeg (2 s each) for every test that needs media."""
+    """Real H.264/MP3 clips made once with ffmpeg (2 s each) for every test that needs media."""
     return build_media_library(tmp_path_factory.mktemp("media"))
 
 

@@ -41,13 +41,15 @@ class RecordingClient:
         return self._keep(url, self.client.post(url, data, **extra))
 
 
-def _walk_session(rc: RecordingClient, study, params) -> tuple[list[str], dict[int, str]]:
-    """Complete one session; return the trial pages (HTML) keyed by trial index."""
+def _walk_session(rc: RecordingClient, study, params) -> tuple[dict, dict]:
+    """Complete one session; return the trial pages (HTML) and, per trial, the byte length of
+    each version as the browser was told it (Content-Range of a range request, Content-Length
+    of a plain one)."""
     response, _ = rc.get(f"/s/{study.slug}/", params)
     url = response["Location"]
     rc.get(url)
     rc.post(url + "consent", {"consent": "yes"})
-    pages = {}
+    pages, sizes = {}, {}
     session = Session.objects.get(participant__external_id=list(params.values())[0])
     for _ in range(50):
         response, body = rc.get(url)
@@ -55,15 +57,19 @@ def _walk_session(rc: RecordingClient, study, params) -> tuple[list[str], dict[i
         if trial is None:
             break
         pages[trial.index] = body.decode()
+        lengths = set()
         for slot in response.context["slots"]:
-            rc.get(slot["src"], HTTP_RANGE="bytes=0-")
+            ranged, _ = rc.get(slot["src"], HTTP_RANGE="bytes=0-")
+            whole, data = rc.get(slot["src"])
+            assert int(whole["Content-Length"]) == len(data)
+            lengths |= {ranged["Content-Range"].rsplit("/", 1)[1], whole["Content-Length"]}
             rc.post(url + f"t/{trial.index}/event", {"slot": slot["label"], "kind": "play"})
-        # The clips "finish" a few seconds after the plays the browser just reported.
-        play_all(session, trial, now=timezone.now() + timedelta(seconds=5))
+        sizes[trial.index] = lengths
+        play_all(session, trial, now=timezone.now())
         rc.post(url + f"t/{trial.index}/event", {"slot": "A", "kind": "ended"})
         answers = {c.key: "B" for c in study.criteria.all()}
         rc.post(url + f"t/{trial.index}/answer", answers)
-    return pages
+    return pages, sizes
 
 
 def _normalise(html: str) -> str:
@@ -90,10 +96,13 @@ def _normalise(html: str) -> str:
 def test_nothing_a_browser_receives_names_a_system_a_clip_or_a_check_answer(params):
     study = make_study(slug="blind", trials_per_session=3, check_trials_per_session=2)
     rc = RecordingClient()
-    pages = _walk_session(rc, study, params)
+    pages, sizes = _walk_session(rc, study, params)
     session = Session.objects.get()
     assert session.status == Session.Status.COMPLETED
     assert len(pages) == 5
+    # Every version of every trial, regular and check, is served at one byte length.
+    for index, lengths in sizes.items():
+        assert len(lengths) == 1, f"trial {index} versions differ in size: {lengths}"
 
     forbidden = set()
     for system in System.objects.all():
@@ -141,19 +150,25 @@ def test_screening_answers_never_reach_the_browser():
     response, _ = rc.get(f"/s/{study.slug}/", {"code": "HP1"})
     url = response["Location"]
     rc.post(url + "consent", {"consent": "yes"})
+    rc.post(url + "screen/device", {"width": "1280", "height": "800"})
     _, page = rc.get(url)
     html = page.decode()
     items = list(ScreeningItem.objects.order_by("index"))
+    lengths = set()
     for item in items:
-        rc.get(f"{url}a/{item.token}", HTTP_RANGE="bytes=0-")
-    form = {"width": "1280", "height": "800", "playback": "ok"}
-    form |= {f"r-{i.token}": str(i.answer) for i in items}
+        ranged, _ = rc.get(f"{url}a/{item.token}", HTTP_RANGE="bytes=0-")
+        lengths.add(ranged["Content-Range"].rsplit("/", 1)[1])
+    assert len(lengths) == 1  # every screening sound, of every question, has one byte length
+    from tests.studies.test_screening import _hear_all
+
+    _hear_all(Session.objects.get())
+    form = {f"r-{i.token}": str(i.answer) for i in items}
     rc.post(url + "screen", form)
     assert Session.objects.get().status == Session.Status.ACTIVE
 
     everything = b"\n".join(rc.bodies).decode("latin-1") + "\n".join(rc.urls)
     for item in items:
-        name = item.media.name.rsplit("/", 1)[-1]
+        name = item.media_file.name.rsplit("/", 1)[-1]
         assert name not in everything and name.rsplit(".", 1)[0] not in everything
     for word in ("answer", "correct", "target", "huggins", "kind"):
         assert word not in html.lower(), f"{word!r} appears on the screening page"

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from studies import services
 from studies.errors import AnswerRejected, NotFound, StudyError, StudyNotOpen, StudyNotReady
-from studies.models import DEFAULT_CRITERIA, Clip, PlaybackEvent, Session, Study, Vote
+from studies.models import DEFAULT_CRITERIA, CheckClip, Clip, PlaybackEvent, Session, Study, Vote
 from tests.factories import CLIP_S, complete_session, make_study, play_all, start_session
 
 pytestmark = pytest.mark.django_db
@@ -34,14 +34,17 @@ def test_launch_lists_every_problem_and_leaves_the_study_draft():
     problems = "\n".join(info.value.problems)
     assert "'item-0' has no clip for system 'sys_foley_zq'" in problems
     assert "more than 50 ms apart" in problems
-    assert len(info.value.problems) == 1 + 4  # the missing clip + four long clips of item-1
+    # the missing clip + four long clips of item-1 + item-1's versions disagreeing in duration
+    assert len(info.value.problems) == 1 + 4 + 1
+    assert "'item-1': its versions differ in duration" in problems
     study.refresh_from_db()
     assert study.status == Study.Status.DRAFT
 
 
-def test_launch_accepts_durations_within_50_ms():
+def test_launch_accepts_durations_within_50_ms_of_the_item_when_all_versions_agree():
     study = make_study(launch=False)
     Clip.objects.filter(item__study=study).update(duration_s=CLIP_S + 0.049)
+    CheckClip.objects.filter(item__study=study).update(duration_s=CLIP_S + 0.049)
     assert services.study_launch(study=study).status == Study.Status.LIVE
 
 

@@ -181,7 +181,8 @@ def test_playback_events_report_what_has_been_played(client, study):
     url = _start(client, study)
     client.get(url)
     ok = client.post(url + "t/0/event", {"slot": "B", "kind": "play"})
-    assert ok.status_code == 200 and ok.json() == {"played": [False] * 4, "unlocked": False}
+    assert ok.status_code == 200
+    assert ok.json() == {"played": [False] * 4, "unlocked": False, "reason": ""}
 
 
 @pytest.mark.parametrize(
@@ -276,7 +277,9 @@ def test_answering_someone_elses_trial_or_media_is_impossible(client, study):
     # Their media token through my session URL: 404.
     token = their_trial.slots.first().token
     assert client.get(f"{mine}m/{token}").status_code == 404
-    assert client.get(f"{theirs}m/{token}").status_code == 200
+    # Their session URL in my browser: refused; in theirs: served.
+    assert client.get(f"{theirs}m/{token}").status_code == 403
+    assert other.get(f"{theirs}m/{token}").status_code == 200
 
 
 def test_a_completed_session_shows_its_code(client, study):
@@ -284,7 +287,7 @@ def test_a_completed_session_shows_its_code(client, study):
     client.post(url + "t/0/answer", _answers(study))
     client.get(url)
     second = session.trials.get(index=1)
-    play_all(session, second, now=timezone.now() + timedelta(seconds=5))
+    play_all(session, second, now=timezone.now())
     client.post(url + "t/1/answer", _answers(study))
     page = client.get(url)
     session.refresh_from_db()

@@ -1,26 +1,76 @@
-// Sound checks: report the screen size and whether the browser plays sound; play one sound at a
-// time. Scoring happens on the server; this page never knows the answers.
+// Screening pages. The screen check reports the screen size (no sound on that page). The sound
+// checks play one sound at a time and tell the server when each starts, pauses and ends; the
+// server decides which sounds were heard and scores the answers. This page never knows them.
 (function () {
   "use strict";
+  const device = document.getElementById("device-check");
+  if (device) {
+    device.elements.width.value = String(Math.round(window.screen.width || window.innerWidth || 0));
+    device.elements.height.value = String(Math.round(window.screen.height || window.innerHeight || 0));
+    return;
+  }
   const form = document.getElementById("screening");
   if (!form) return;
-  form.elements.width.value = String(Math.round(window.screen.width || window.innerWidth || 0));
-  form.elements.height.value = String(Math.round(window.screen.height || window.innerHeight || 0));
+  const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   const players = Array.from(form.querySelectorAll("audio"));
-  form.querySelectorAll(".play-sound").forEach(function (button) {
-    const audio = button.parentElement.querySelector("audio");
+  let queue = Promise.resolve();
+
+  function post(url, kind, audio) {
+    const body = new URLSearchParams({
+      kind: kind,
+      client_ms: String(Date.now()),
+      media_time: String(Number.isFinite(audio.currentTime) ? audio.currentTime : 0),
+    });
+    const sent = queue.then(() =>
+      fetch(url, {
+        method: "POST",
+        headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+        body: body,
+        credentials: "same-origin",
+      }).then((r) => r.json().then((data) => ({ ok: r.ok, data: data })))
+    );
+    queue = sent.catch(() => undefined);
+    return sent;
+  }
+
+  form.querySelectorAll("fieldset.screen-item").forEach(function (item) {
+    const audio = item.querySelector("audio");
+    const button = item.querySelector(".play-sound");
+    const status = item.querySelector(".status");
+    const url = item.dataset.eventUrl;
+    let heard = status.textContent.indexOf("✓") >= 0;
+    function ready() {
+      button.disabled = false;
+      if (!heard) status.textContent = "ready";
+    }
+    if (audio.readyState >= 4) ready();
+    audio.addEventListener("canplaythrough", ready);
+    audio.addEventListener("error", function () { status.textContent = "could not load"; });
+    audio.addEventListener("play", function () {
+      status.textContent = "playing…";
+      post(url, "play", audio);
+    });
+    audio.addEventListener("pause", function () {
+      if (audio.ended) return;
+      if (!heard) status.textContent = "paused: play it again";
+      post(url, "pause", audio);
+    });
+    audio.addEventListener("ended", function () {
+      post(url, "ended", audio).then(function (result) {
+        heard = heard || Boolean(result.ok && result.data.heard);
+        status.textContent = heard ? "heard ✓" : "not played through: play it again";
+      });
+    });
     button.addEventListener("click", function () {
       players.forEach(function (other) {
-        if (other !== audio) { other.pause(); other.currentTime = 0; }
+        if (other !== audio && !other.paused) other.pause();
       });
       audio.currentTime = 0;
       const started = audio.play();
       if (started && started.then) {
         started.then(function () {
-          form.elements.playback.value = "ok";
           document.getElementById("playback-note").hidden = true;
         }).catch(function () {
-          if (form.elements.playback.value !== "ok") form.elements.playback.value = "failed";
           document.getElementById("playback-note").hidden = false;
         });
       }

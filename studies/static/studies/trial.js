@@ -1,5 +1,10 @@
-// Trial page: one version plays at a time; the questions unlock when the server has recorded
-// every version as played to the end. Nothing here knows what a version is.
+// Trial page: one version plays at a time; the questions unlock when the server has accepted
+// every version as heard (studies/listening.py). Nothing here knows what a version is.
+//
+// Each event goes to the server in order, with this page's clock (Date.now()) and the media
+// time, so the server can judge a play-through without relying on when requests reach it.
+// A version can be played once it has loaded enough to play through; a version that fails to
+// load is retried, and after repeated failure the rater may skip the trial.
 (function () {
   "use strict";
   const root = document.getElementById("trial");
@@ -11,27 +16,44 @@
   const fieldsets = Array.from(form.querySelectorAll("fieldset.criterion"));
   const submit = document.getElementById("submit");
   const lockNote = document.getElementById("lock-note");
+  const skipBox = document.getElementById("skip");
+  const RETRIES = 2;
   let unlocked = sections.every((s) => s.classList.contains("played"));
+  let queue = Promise.resolve();
 
-  function post(slot, kind) {
-    const body = new URLSearchParams({ slot: slot, kind: kind });
-    return fetch(eventUrl, {
-      method: "POST",
-      headers: { "X-CSRFToken": csrf, Accept: "application/json" },
-      body: body,
-      credentials: "same-origin",
-    }).then((r) => r.json().then((data) => ({ ok: r.ok, data: data })));
+  function post(slot, kind, video) {
+    const body = new URLSearchParams({
+      slot: slot,
+      kind: kind,
+      client_ms: String(Date.now()),
+      media_time: String(Number.isFinite(video.currentTime) ? video.currentTime : 0),
+    });
+    // Sent one after another so the server sees them in the order they happened.
+    const sent = queue.then(() =>
+      fetch(eventUrl, {
+        method: "POST",
+        headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+        body: body,
+        credentials: "same-origin",
+      }).then((r) => r.json().then((data) => ({ ok: r.ok, data: data })))
+    );
+    queue = sent.catch(() => undefined);
+    return sent;
   }
 
   function setStatus(section, text) {
     section.querySelector(".status").textContent = text;
   }
 
+  function heard(section) {
+    return section.classList.contains("played");
+  }
+
   function applyState(played) {
     played.forEach((isPlayed, i) => {
       if (isPlayed && sections[i]) {
         sections[i].classList.add("played");
-        setStatus(sections[i], "played");
+        setStatus(sections[i], "heard ✓");
       }
     });
     unlocked = played.every(Boolean);
@@ -46,6 +68,8 @@
   }
 
   function play(section) {
+    const button = section.querySelector("button.play");
+    if (button.disabled) return;
     sections.forEach((other) => {
       if (other !== section) {
         const v = other.querySelector("video");
@@ -56,8 +80,6 @@
     const video = section.querySelector("video");
     video.playbackRate = 1;
     video.currentTime = 0;
-    section.classList.add("playing");
-    setStatus(section, "playing…");
     const started = video.play();
     if (started && started.catch) {
       started.catch(() => setStatus(section, "could not start: press play again"));
@@ -67,22 +89,67 @@
   sections.forEach((section) => {
     const slot = section.dataset.slot;
     const video = section.querySelector("video");
-    section.querySelector("button.play").addEventListener("click", () => play(section));
-    video.addEventListener("play", () => post(slot, "play"));
+    const button = section.querySelector("button.play");
+    let failures = 0;
+    let playing = false; // between `playing` and `ended`/`pause` of one play-through
+
+    function ready() {
+      button.disabled = false;
+      if (!heard(section) && !playing) setStatus(section, "ready: press play");
+    }
+    if (video.readyState >= 4) ready();
+    video.addEventListener("canplaythrough", ready);
+    button.addEventListener("click", () => play(section));
+    video.addEventListener("play", () => {
+      section.classList.add("playing");
+      setStatus(section, "playing…");
+      post(slot, "play", video);
+    });
+    video.addEventListener("playing", () => {
+      playing = true;
+      setStatus(section, "playing…");
+    });
+    video.addEventListener("waiting", () => {
+      if (!playing) return; // start-up, before the first frame: not a stall
+      setStatus(section, "buffering…");
+      post(slot, "stall", video);
+    });
+    video.addEventListener("pause", () => {
+      if (video.ended) return; // browsers fire `pause` right before `ended`
+      playing = false;
+      section.classList.remove("playing");
+      if (!heard(section)) setStatus(section, "paused: play it again from the start");
+      post(slot, "pause", video);
+    });
     video.addEventListener("ratechange", () => { video.playbackRate = 1; });
     video.addEventListener("ended", () => {
+      playing = false;
       section.classList.remove("playing");
-      post(slot, "ended").then(({ ok, data }) => {
+      if (!heard(section)) setStatus(section, "checking…");
+      post(slot, "ended", video).then(({ ok, data }) => {
         if (!ok) { setStatus(section, data.error || "not recorded; please play again"); return; }
         applyState(data.played);
-        if (!section.classList.contains("played")) {
-          setStatus(section, "not played to the end: please play it again");
+        if (!heard(section)) {
+          setStatus(section, "not heard to the end" + (data.reason ? " (" + data.reason + ")" : "") +
+            ": please play it again");
         }
       }).catch(() => setStatus(section, "connection problem: please play it again"));
     });
     video.addEventListener("error", () => {
-      setStatus(section, "this video could not be loaded");
-      post(slot, "error");
+      failures += 1;
+      button.disabled = true;
+      post(slot, "error", video).catch(() => undefined);
+      if (failures <= RETRIES) {
+        setStatus(section, "could not load: trying again (" + failures + " of " + RETRIES + ")…");
+        const src = video.getAttribute("src").split("?")[0];
+        window.setTimeout(() => {
+          video.setAttribute("src", src + "?retry=" + failures);
+          video.load();
+        }, 1000 * failures);
+      } else {
+        setStatus(section, "this video could not be loaded");
+        skipBox.hidden = false;
+      }
     });
   });
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from studies import allocation
@@ -17,20 +18,17 @@ from studies.models import (
     Criterion,
     Participant,
     PlaybackEvent,
-    ScreeningItem,
     Session,
     Study,
     System,
     Trial,
     TrialSlot,
     Vote,
-    new_token,
 )
 from studies.selectors import study_closed_message, study_problems
 
-# An `ended` counts as a play-through only if its `play` came at least this long before, minus
-# this slack for network delay and start-up.
-PLAYTHROUGH_SLACK_S = 0.75
+# Load failures (the page retries) a trial must have reported before it can be skipped.
+SKIP_AFTER_FAILURES = 2
 
 
 # --- studies ---------------------------------------------------------------------------------
@@ -76,13 +74,26 @@ def study_launch(*, study: Study) -> Study:
     study = Study.objects.select_for_update().get(pk=study.pk)
     if study.status == Study.Status.CLOSED:
         raise StudyNotReady(["The study is closed; closed studies cannot be launched again."])
+    _study_equalize_versions(study)
     problems = study_problems(study=study)
     if problems:
         raise StudyNotReady(problems)
+    if study.screening:
+        from studies.services.screening import screening_pool_ensure
+
+        screening_pool_ensure(study=study)
     study.status = Study.Status.LIVE
     study.launched_at = study.launched_at or timezone.now()
     study.save(update_fields=["status", "launched_at"])
     return study
+
+
+def _study_equalize_versions(study: Study) -> None:
+    """Pad every item's versions to one byte length, for items no rater has a trial on yet."""
+    from studies.stimuli.sizes import item_versions_equalize
+
+    for item in study.items.exclude(trials__isnull=False).prefetch_related("clips", "check_clips"):
+        item_versions_equalize(item)
 
 
 def study_set_status(*, study: Study, status: str) -> Study:
@@ -107,6 +118,7 @@ def session_start(
     external_id: str,
     recruiter_data: dict | None = None,
     user_agent: str = "",
+    client_hash: str = "",
     now: datetime | None = None,
 ) -> Session:
     """The participant's one session for the study: resumed if it exists, else started.
@@ -131,7 +143,11 @@ def session_start(
                 recruiter_data=recruiter_data or {},
             )
             session = Session.objects.create(
-                study=study, participant=participant, n_trials=0, user_agent=user_agent[:400]
+                study=study,
+                participant=participant,
+                n_trials=0,
+                user_agent=user_agent[:400],
+                client_hash=client_hash,
             )
             rng = allocation.session_rng(session, -1)
             session.check_indices = allocation.plan_checks(study, study.trials_per_session, rng)
@@ -155,86 +171,12 @@ def session_consent(*, session: Session, now: datetime | None = None) -> Session
             locked.consented_at = now or timezone.now()
             locked.save(update_fields=["status", "consented_at"])
             if screening:
-                _screening_prepare(locked)
+                from studies.services.screening import screening_prepare
+
+                screening_prepare(session=locked)
     # The caller's object follows, as it did when consent was a plain update.
     session.status, session.consented_at = locked.status, locked.consented_at
     return session
-
-
-def _screening_prepare(session: Session) -> None:
-    """The session's screening sounds, generated from seeds derived from its token (the same
-    session always gets the same sounds), stored under random names with their answers."""
-    from django.core.files.base import ContentFile
-
-    from studies.stimuli import screening
-
-    plan = [(ScreeningItem.Kind.AUDIO, screening.beeps)]
-    plan += [(ScreeningItem.Kind.HEADPHONE, screening.headphone_trial)] * (
-        session.study.headphone_trials
-    )
-    for index, (kind, make) in enumerate(plan):
-        audio, answer = make(screening.seed_for(session.token, index))
-        item = ScreeningItem(session=session, kind=kind, index=index, answer=answer)
-        item.media.save(f"{new_token()}.wav", ContentFile(screening.wav_bytes(audio)), save=False)
-        item.save()
-
-
-# Smallest screen the trial pages are laid out for (CSS pixels).
-MIN_SCREEN = (800, 500)
-SCREENED_OUT_MESSAGE = (
-    "Thank you for your time. This study needs {needs}, and the checks before it did not "
-    'confirm that. Please return the study (on Prolific: "Return submission"; on MTurk: '
-    '"Return HIT") instead of submitting it. Returning does not count against you.'
-)
-
-
-@dataclass
-class ScreeningResult:
-    passed: bool
-    reasons: list[str]
-
-
-def screening_submit(
-    *, session: Session, device: dict, responses: dict[str, int]
-) -> ScreeningResult:
-    """Score the screening on the server, in one transaction. A participant who fails is asked
-    to return the study (never rejected); submitting again changes nothing."""
-    with transaction.atomic():
-        session = Session.objects.select_for_update().select_related("study").get(pk=session.pk)
-        if session.status != Session.Status.SCREENING:
-            result = session.screening.get("result", {})
-            return ScreeningResult(bool(result.get("passed")), result.get("reasons", []))
-        items = list(session.screening_items.all())
-        missing = [i.index + 1 for i in items if i.token not in responses]
-        if missing:
-            raise AnswerRejected(
-                f"Please answer every sound (missing: {', '.join(map(str, missing))})."
-            )
-        for item in items:
-            item.response = responses[item.token]
-            item.save(update_fields=["response"])
-        reasons = []
-        width, height = int(device.get("width") or 0), int(device.get("height") or 0)
-        if width < MIN_SCREEN[0] or height < MIN_SCREEN[1]:
-            reasons.append(f"a screen of at least {MIN_SCREEN[0]}x{MIN_SCREEN[1]} pixels")
-        if device.get("playback") != "ok":
-            reasons.append("a browser that plays sound")
-        audio = [i for i in items if i.kind == ScreeningItem.Kind.AUDIO]
-        if any(i.response != i.answer for i in audio):
-            reasons.append("sound at an audible volume")
-        heard = sum(i.response == i.answer for i in items if i.kind == ScreeningItem.Kind.HEADPHONE)
-        if heard < session.study.headphone_min_correct:
-            reasons.append("headphones")
-        passed = not reasons
-        session.screening = {
-            "device": {"width": width, "height": height, "playback": device.get("playback")},
-            "headphone_correct": heard,
-            "headphone_trials": session.study.headphone_trials,
-            "result": {"passed": passed, "reasons": reasons},
-        }
-        session.status = Session.Status.ACTIVE if passed else Session.Status.SCREENED_OUT
-        session.save(update_fields=["screening", "status"])
-    return ScreeningResult(passed, reasons)
 
 
 def _ensure_answerable(session: Session) -> None:
@@ -245,7 +187,7 @@ def _ensure_answerable(session: Session) -> None:
     if session.status == Session.Status.SCREENING:
         raise StudyError("Please finish the sound checks first.", status=409)
     if session.status == Session.Status.SCREENED_OUT:
-        raise StudyError("This session ended at the sound checks.", status=409)
+        raise StudyError("This session has ended.", status=409)
 
 
 @transaction.atomic
@@ -257,7 +199,11 @@ def session_current_trial(*, session: Session, now: datetime | None = None) -> T
     now = now or timezone.now()
     _ensure_answerable(session)
     session = Session.objects.select_for_update().select_related("study").get(pk=session.pk)
-    trial = session.trials.filter(answered_at__isnull=True).order_by("index").first()
+    trial = (
+        session.trials.filter(answered_at__isnull=True, skipped_at__isnull=True)
+        .order_by("index")
+        .first()
+    )
     if trial is None:
         answered = session.trials.count()
         if answered >= session.n_trials:
@@ -269,7 +215,8 @@ def session_current_trial(*, session: Session, now: datetime | None = None) -> T
         trial = allocation.allocate_trial(session=session, index=answered, now=now)
     else:
         trial.lease_expires_at = now + timedelta(minutes=session.study.lease_minutes)
-        trial.save(update_fields=["lease_expires_at"])
+        trial.served_at = trial.served_at or now
+        trial.save(update_fields=["lease_expires_at", "served_at"])
     return trial
 
 
@@ -293,27 +240,46 @@ def _trial_of(session: Session, index: int) -> Trial:
 @dataclass(frozen=True)
 class PlaybackState:
     played: list[bool]
+    reason: str = ""  # why the last `ended` was not accepted, for the page to show
 
     @property
     def all_played(self) -> bool:
         return all(self.played)
 
 
-def playback_state(*, trial: Trial) -> PlaybackState:
+def playback_state(*, trial: Trial, reason: str = "") -> PlaybackState:
     slots = trial.slots.order_by("position")
-    return PlaybackState(played=[s.played_to_end_at is not None for s in slots])
+    return PlaybackState(played=[s.played_to_end_at is not None for s in slots], reason=reason)
+
+
+def _epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _trial_anchor(trial: Trial) -> datetime:
+    return trial.served_at or trial.allocated_at
 
 
 @transaction.atomic
 def playback_record(
-    *, session: Session, trial_index: int, position: int, kind: str, now: datetime | None = None
+    *,
+    session: Session,
+    trial_index: int,
+    position: int,
+    kind: str,
+    client_ms: int | None = None,
+    media_time: float | None = None,
+    now: datetime | None = None,
 ) -> PlaybackState:
-    """Store a playback event. An `ended` marks the slot played only after a real play-through."""
+    """Store a playback event; an `ended` marks the version heard only if the listening rules
+    (studies.listening) accept the play-through it closes."""
     now = now or timezone.now()
     _ensure_answerable(session)
     if kind not in PlaybackEvent.Kind.values:
         raise AnswerRejected(f"Unknown playback event {kind!r}.")
-    trial = _trial_of(session, trial_index)
+    trial = Trial.objects.select_for_update().filter(session=session, index=trial_index).first()
+    if trial is None:
+        raise NotFound("There is no such trial in this session.")
     slot = (
         TrialSlot.objects.select_related("clip", "check_clip")
         .filter(trial=trial, position=position)
@@ -321,18 +287,100 @@ def playback_record(
     )
     if slot is None:
         raise AnswerRejected("That slot is not part of this trial.")
-    accepted = True
+    event = PlaybackEvent(
+        slot=slot, kind=kind, at=now, client_ms=client_ms, media_time=media_time, accepted=True
+    )
+    reason = ""
     if kind == PlaybackEvent.Kind.ENDED and slot.played_to_end_at is None:
-        start = (
-            slot.events.filter(kind=PlaybackEvent.Kind.PLAY, at__lte=now).order_by("-at").first()
-        )
-        needed = timedelta(seconds=max(0.0, slot.duration_s - PLAYTHROUGH_SLACK_S))
-        accepted = start is not None and now - start.at >= needed
-        if accepted:
+        verdict, interval = _judge_ended(trial, slot, event, now)
+        event.accepted, event.reason = verdict.heard, verdict.reason
+        reason = verdict.reason
+        if verdict.heard:
             slot.played_to_end_at = now
-            slot.save(update_fields=["played_to_end_at"])
-    PlaybackEvent.objects.create(slot=slot, kind=kind, at=now, accepted=accepted)
-    return playback_state(trial=trial)
+            slot.heard_from_ms, slot.heard_to_ms = interval
+            slot.save(update_fields=["played_to_end_at", "heard_from_ms", "heard_to_ms"])
+    event.save()
+    return playback_state(trial=trial, reason=reason)
+
+
+def _judge_ended(trial: Trial, slot: TrialSlot, ended: PlaybackEvent, now: datetime):
+    from studies import listening
+
+    def ms(event: PlaybackEvent) -> int:
+        return event.client_ms if event.client_ms is not None else _epoch_ms(event.at)
+
+    duration = slot.duration_s
+    start = slot.events.filter(kind=PlaybackEvent.Kind.PLAY).order_by("-id").first()
+    play = None
+    if start is not None:
+        between = slot.events.filter(
+            id__gt=start.id, kind__in=[PlaybackEvent.Kind.STALL, PlaybackEvent.Kind.PAUSE]
+        )
+        # Browsers fire `pause` just before `ended` at the end of the media: that one is fine.
+        interrupted = any(
+            e.kind == PlaybackEvent.Kind.STALL
+            or e.media_time is None
+            or e.media_time < duration - listening.END_TOLERANCE_S
+            for e in between
+        )
+        play = listening.Play(ms(start), ms(ended), start.media_time, ended.media_time, interrupted)
+    others = list(
+        TrialSlot.objects.filter(trial=trial)
+        .exclude(pk=slot.pk)
+        .select_related("clip", "check_clip")
+    )
+    heard = [o for o in others if o.played_to_end_at is not None]
+    started = PlaybackEvent.objects.filter(slot__in=others, kind=PlaybackEvent.Kind.PLAY).only(
+        "client_ms", "at"
+    )
+    verdict = listening.judge(
+        play=play,
+        duration_s=duration,
+        others_heard=[(o.heard_from_ms, o.heard_to_ms) for o in heard if o.heard_from_ms],
+        others_started_ms=[ms(e) for e in started],
+        heard_durations_s=[o.duration_s for o in heard],
+        server_elapsed_s=(now - _trial_anchor(trial)).total_seconds(),
+    )
+    return verdict, ((play.start_ms, play.end_ms) if play else (None, None))
+
+
+@transaction.atomic
+def trial_skip(*, session: Session, trial_index: int, now: datetime | None = None) -> Session:
+    """Skip a trial whose video would not load: it becomes unusable (no votes, no penalty) and
+    its item goes back to allocation. Allowed only after the page reported load failures. More
+    skips than the study allows end the session with the screen-out code (a connection that
+    cannot play the videos is not the participant's fault, but their data cannot be used)."""
+    now = now or timezone.now()
+    _ensure_answerable(session)
+    session = Session.objects.select_for_update().select_related("study").get(pk=session.pk)
+    trial = Trial.objects.filter(session=session, index=trial_index).first()
+    if trial is None:
+        raise NotFound("There is no such trial in this session.")
+    if trial.answered_at is not None or trial.skipped_at is not None:
+        return session
+    failures = PlaybackEvent.objects.filter(slot__trial=trial, kind=PlaybackEvent.Kind.ERROR)
+    if failures.count() < SKIP_AFTER_FAILURES:
+        raise AnswerRejected(
+            "A trial can only be skipped when one of its videos failed to load.", status=409
+        )
+    trial.skipped_at = now
+    trial.save(update_fields=["skipped_at"])
+    skipped = session.trials.filter(skipped_at__isnull=False).count()
+    if skipped > session.study.max_skipped_trials:
+        session.status = Session.Status.SCREENED_OUT
+        session.screening = {
+            **session.screening,
+            "result": {"passed": False, "reasons": ["a connection that loads the videos"]},
+            "ended_at_trial": trial_index,
+        }
+        session.save(update_fields=["status", "screening"])
+    elif _trials_done(session) >= session.n_trials:
+        _session_complete(session, now)
+    return session
+
+
+def _trials_done(session: Session) -> int:
+    return session.trials.filter(Q(answered_at__isnull=False) | Q(skipped_at__isnull=False)).count()
 
 
 # --- answers -----------------------------------------------------------------------------------
@@ -367,6 +415,8 @@ def trial_answer(
                 raise NotFound("There is no such trial in this session.")
             if trial.answered_at is not None:
                 return _stored_answer(trial)
+            if trial.skipped_at is not None:
+                raise AnswerRejected("This trial was skipped; please go on.", status=409)
             _store_votes(session, trial, choices, now)
     except IntegrityError:
         # A concurrent identical submit won the race; its answer is the stored one.
@@ -388,6 +438,13 @@ def _store_votes(session: Session, trial: Trial, choices: dict[str, int], now: d
             raise AnswerRejected(f"The answer to {key!r} is not one of this trial's videos.")
     if any(s.played_to_end_at is None for s in slots.values()):
         raise AnswerRejected("Please play every video to the end before answering.", status=409)
+    from studies import listening
+
+    if listening.answer_too_soon(
+        durations_s=[s.duration_s for s in slots.values()],
+        server_elapsed_s=(now - _trial_anchor(trial)).total_seconds(),
+    ):
+        raise AnswerRejected("Please play every video to the end before answering.", status=409)
     unlocked = max(s.played_to_end_at for s in slots.values())
     rt_ms = max(0, int((now - unlocked).total_seconds() * 1000))
     Vote.objects.bulk_create(
@@ -396,7 +453,7 @@ def _store_votes(session: Session, trial: Trial, choices: dict[str, int], now: d
     )
     trial.answered_at = now
     trial.save(update_fields=["answered_at"])
-    if session.trials.filter(answered_at__isnull=False).count() >= session.n_trials:
+    if _trials_done(session) >= session.n_trials:
         _session_complete(session, now)
 
 
@@ -422,3 +479,22 @@ def sessions_set_use(*, study: Study, use: dict[int, bool]) -> int:
                 session.save(update_fields=["excluded"])
                 changed += 1
     return changed
+
+
+from studies.services.screening import (  # noqa: E402  (re-exported: callers use services.X)
+    MIN_SCREEN,
+    SCREENED_OUT_MESSAGE,
+    ScreeningResult,
+    screening_device_submit,
+    screening_playback_record,
+    screening_submit,
+)
+
+__all__ = [
+    "MIN_SCREEN",
+    "SCREENED_OUT_MESSAGE",
+    "ScreeningResult",
+    "screening_device_submit",
+    "screening_playback_record",
+    "screening_submit",
+]
