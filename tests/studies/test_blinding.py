@@ -173,7 +173,7 @@ def test_screening_answers_never_reach_the_browser():
     for word in ("answer", "correct", "target", "huggins", "kind"):
         assert word not in html.lower(), f"{word!r} appears on the screening page"
     # Every headphone question is the same markup apart from its token and number.
-    blocks = re.findall(r'<fieldset class="screen-item">.*?</fieldset>', html, flags=re.S)
+    blocks = re.findall(r'<fieldset class="screen-item".*?</fieldset>', html, flags=re.S)
     tokens = {i.token: "TOKEN" for i in items}
     normalised = {
         re.sub(r"\d+", "N", re.sub("|".join(map(re.escape, tokens)), "TOKEN", b))
