@@ -73,7 +73,10 @@ def demo_checkpoints(plan: DemoPlan, data: Path, progress=None) -> dict[str, Pat
     is reused, an interrupted one resumes."""
     paths = {}
     for system, _ in DEMO_SYSTEMS:
-        out = plan.root / "runs" / f"{system}-{plan.preset}-{plan.train_minutes:g}min"
+        # Every knob that changes the data or the training names the folder, so a new plan never
+        # reuses checkpoints trained on other data or for other steps.
+        run = f"{system}-{plan.preset}-{plan.train_minutes:g}min-{plan.max_steps}steps-{data.name}"
+        out = plan.root / "runs" / run
         done = out / "demo-finished"
         if done.exists() and (out / "best.pt").exists():
             _say(progress, f"{system}: reusing {out / 'best.pt'}")

@@ -1,7 +1,6 @@
 """Walk whole sessions as a browser would and scan everything it receives for leaks."""
 
 import re
-from datetime import timedelta
 
 import pytest
 from django.test import Client

@@ -1,3 +1,6 @@
+import shlex
+from pathlib import Path
+
 import pytest
 from django.core.management import call_command
 
@@ -5,10 +8,19 @@ from studies.models import CheckClip, Clip, GenerationJob, Study
 
 pytestmark = pytest.mark.django_db
 
-# The demo's pipeline at test size: one minute of data, debug presets trained for two steps.
-ARGS = ["--slug", "d", "--data-minutes", "1.6", "--piece-seconds", "7", "--preset", "debug"]
-ARGS += ["--max-steps", "2"]
-ARGS += ["--items-per-category", "1", "--duration", "2", "--device", "cpu"]
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_smoke_args() -> list[str]:
+    """The README's smoke run (the command after its `smoke-run` marker), as build_demo args."""
+    text = README.read_text()
+    block = text.split("<!-- smoke-run -->", 1)[1].split("```", 2)[1]
+    line = next(ln for ln in block.splitlines() if ln.startswith("./run demo"))
+    return shlex.split(line)[2:]
+
+
+# The demo's pipeline at test size, exactly as the README tells a new user to run it.
+ARGS = ["--slug", "d", *readme_smoke_args()]
 
 
 def test_build_demo_trains_generates_launches_and_reuses(tmp_path, settings, capsys):
@@ -25,6 +37,9 @@ def test_build_demo_trains_generates_launches_and_reuses(tmp_path, settings, cap
     for system in study.systems.all():
         assert system.checkpoint.preset == "debug" and system.checkpoint.step == 2
         assert (tmp_path / "demo" / "runs").as_posix() in system.checkpoint.path
+        # The run folder names every knob that changes the data or the training.
+        run = Path(system.checkpoint.path).parent.name
+        assert "2steps" in run and "data-1.6min-7s-seed0" in run
     out = capsys.readouterr().out
     assert "Participant URL:" in out and "/s/d/" in out and "password:" in out
     assert "training the debug preset" in out

@@ -110,7 +110,7 @@ def test_more_skips_than_allowed_end_the_session_with_the_screen_out_code(client
     session = Session.objects.get()
     for index in (0, 1):
         client.get(url)
-        trial = session.trials.get(index=index)
+
         for _ in range(2):
             client.post(url + f"t/{index}/event", {"slot": "B", "kind": "error"})
         assert client.post(url + f"t/{index}/skip").status_code == 302

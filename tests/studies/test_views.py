@@ -1,7 +1,5 @@
 """Every participant endpoint, with good input and with every kind of bad input."""
 
-from datetime import timedelta
-
 import pytest
 from django.test import Client
 from django.utils import timezone
