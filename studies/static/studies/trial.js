@@ -135,7 +135,7 @@
         }
       }).catch(() => setStatus(section, "connection problem: please play it again"));
     });
-    video.addEventListener("error", () => {
+    function failed() {
       failures += 1;
       button.disabled = true;
       post(slot, "error", video).catch(() => undefined);
@@ -150,7 +150,9 @@
         setStatus(section, "this video could not be loaded");
         skipBox.hidden = false;
       }
-    });
+    }
+    video.addEventListener("error", failed);
+    if (video.error) failed(); // it failed before this script ran
   });
 
   form.addEventListener("change", refresh);
