@@ -82,7 +82,18 @@ class StudyAdmin(admin.ModelAdmin):
                     "check_trials_per_session",
                     "target_votes_per_item",
                     "lease_minutes",
+                    "max_skipped_trials",
+                ]
+            },
+        ),
+        (
+            "Arrivals and codes",
+            {
+                "fields": [
+                    "accept_local_arrivals",
                     "completion_code",
+                    "screenout_code",
+                    "screenout_reward_cents",
                 ]
             },
         ),
@@ -288,6 +299,24 @@ class ItemAdmin(admin.ModelAdmin):
     search_fields = ["key", "category"]
     inlines = [ClipInline, CheckClipInline]
 
+    def save_formset(self, request, form, formset, change):
+        """Uploaded clips get their audio re-encoded like generated ones, then every version of
+        the item is padded to one byte length (unless raters already have trials on it)."""
+        from foley_models.render.ffmpeg import FFmpegError
+        from studies.stimuli import sizes
+
+        formset.save()
+        for inline_form in formset.forms:
+            row = inline_form.instance
+            if row.pk and "media" in inline_form.changed_data and row.media:
+                try:
+                    sizes.upload_prepare(row)
+                except FFmpegError as exc:
+                    messages.error(request, f"{row}: the uploaded file could not be read: {exc}")
+        item = form.instance
+        if not item.trials.exists():
+            sizes.item_versions_equalize(item)
+
     def get_queryset(self, request):
         return (
             super()
@@ -371,8 +400,17 @@ class SessionAdmin(admin.ModelAdmin):
 
 @admin.register(Trial)
 class TrialAdmin(admin.ModelAdmin):
-    list_display = ["id", "session", "index", "item", "check_kind", "expected_slot", "answered_at"]
-    list_filter = ["session__study", "check_kind"]
+    list_display = [
+        "id",
+        "session",
+        "index",
+        "item",
+        "check_kind",
+        "expected_slot",
+        "answered_at",
+        "skipped_at",
+    ]
+    list_filter = ["session__study", "check_kind", ("skipped_at", admin.EmptyFieldListFilter)]
     list_select_related = ["session", "item"]
     inlines = [TrialSlotInline, VoteInline]
     readonly_fields = [
@@ -382,8 +420,10 @@ class TrialAdmin(admin.ModelAdmin):
         "check_kind",
         "check_criterion",
         "expected_slot",
+        "served_at",
         "lease_expires_at",
         "answered_at",
+        "skipped_at",
     ]
 
 
@@ -397,7 +437,7 @@ class ParticipantAdmin(admin.ModelAdmin):
 
 @admin.register(PlaybackEvent)
 class PlaybackEventAdmin(admin.ModelAdmin):
-    list_display = ["slot", "kind", "accepted", "at"]
+    list_display = ["slot", "kind", "accepted", "reason", "media_time", "client_ms", "at"]
     list_filter = ["kind", "accepted"]
     list_select_related = ["slot"]
 

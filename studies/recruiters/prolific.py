@@ -83,7 +83,20 @@ class Prolific(Recruiter):
                     "code": completion_code,
                     "code_type": "COMPLETED",
                     "actions": [{"action": "MANUALLY_REVIEW"}],
-                }
+                },
+                # Participants screened out by our checks (device, sound, headphones, videos
+                # that will not load) return with this code and get the fixed screen-out
+                # payment, not the reward (Prolific's in-study screening).
+                {
+                    "code": recruitment.study.screenout_code,
+                    "code_type": "FIXED_SCREENOUT_PAYMENT",
+                    "actions": [
+                        {
+                            "action": "FIXED_SCREENOUT_PAYMENT",
+                            "fixed_screenout_reward": recruitment.study.screenout_reward_cents,
+                        }
+                    ],
+                },
             ],
             "total_available_places": recruitment.places,
             "estimated_completion_time": minutes,

@@ -104,3 +104,19 @@ def item_versions_equalize(item: Item) -> int:
             pad_to(path, target)
             padded += 1
     return padded
+
+
+def upload_prepare(row) -> None:
+    """A clip or check clip uploaded by hand: its audio re-encoded in place like generated
+    clips (CBR MP3, video copied, metadata stripped) and its duration read from the file, so
+    its size says nothing about its content. Raises FFmpegError for a file ffmpeg cannot read."""
+    from foley_models.render import ffmpeg
+
+    path = _local_path(row.media)
+    if path is None:
+        return
+    tmp = path.with_name(f".upload-{path.name}")
+    ffmpeg.reencode_audio(path, tmp)
+    os.replace(tmp, path)
+    row.duration_s = ffmpeg.duration_s(path)
+    row.save(update_fields=["duration_s"])

@@ -40,6 +40,9 @@ def test_creating_a_study_in_the_admin_adds_the_default_criteria(admin_client):
         "target_votes_per_item": "20",
         "lease_minutes": "30",
         "completion_code": "C0DE",
+        "screenout_code": "SCR33N",
+        "screenout_reward_cents": "20",
+        "max_skipped_trials": "2",
         "qc_max_failed_checks": "1",
         "qc_min_trial_seconds": "0",
         "qc_max_same_slot_share": "1",
@@ -57,6 +60,7 @@ def test_creating_a_study_in_the_admin_adds_the_default_criteria(admin_client):
     response = admin_client.post("/admin/studies/study/add/", data)
     assert response.status_code == 302, response.content.decode()[:3000]
     study = Study.objects.get(slug="pilot")
+    assert (study.screenout_code, study.accept_local_arrivals) == ("SCR33N", False)
     assert list(study.criteria.values_list("key", flat=True)) == [
         "correctness",
         "noise",
@@ -105,12 +109,28 @@ def test_study_page_shows_link_and_progress(admin_client):
     assert "prog" in listing
 
 
-def test_uploading_a_clip_stores_it_under_a_random_name(admin_client, media_library):
+def test_uploading_a_clip_stores_it_under_a_random_name_reencoded_and_padded(
+    admin_client, media_library, tmp_path
+):
+    import shutil
+
+    from foley_models.render import ffmpeg
+
     study = make_study(slug="up", launch=False, with_checks=False, n_items=1)
     item = Item.objects.get(study=study)
     system = study.systems.first()
     Clip.objects.filter(item=item, system=system).delete()
-    video = (media_library.root / media_library.clips[(0, 0)]).read_bytes()
+    # The item's other clips get their own copies: padding must not touch the shared library.
+    for k, other in enumerate(Clip.objects.filter(item=item)):
+        name = f"clips/up-{k}.mp4"
+        shutil.copy(media_library.root / other.media.name, media_library.root / name)
+        Clip.objects.filter(pk=other.pk).update(media=name)
+    aac = ffmpeg.run_ffmpeg(
+        ["-i", str(media_library.root / media_library.clips[(0, 0)]), "-c:v", "copy"]
+        + ["-c:a", "aac", "-b:a", "96k"],
+        tmp_path / "upload.mp4",
+    )
+    video = aac.read_bytes()
     data = {
         "study": study.pk,
         "key": item.key,
@@ -136,7 +156,13 @@ def test_uploading_a_clip_stores_it_under_a_random_name(admin_client, media_libr
     assert response.status_code == 302, response.content.decode()[:3000]
     clip = Clip.objects.get(item=item, system=system)
     assert "foley" not in clip.media.name and clip.media.name.endswith(".mp4")
-    assert clip.media.read() == video
+    path = media_library.root / clip.media.name
+    codecs = sorted(s["codec_name"] for s in ffmpeg.probe(path)["streams"])
+    assert codecs == ["h264", "mp3"]  # the AAC audio was re-encoded like generated clips
+    assert abs(clip.duration_s - 2.0) < 0.05
+    from studies.stimuli.sizes import item_version_sizes
+
+    assert len(set(item_version_sizes(item).values())) == 1  # and every version padded to one size
 
 
 def test_adding_a_recruitment_publishes_and_review_actions_report(admin_client):

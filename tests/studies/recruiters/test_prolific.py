@@ -11,6 +11,8 @@ from studies.recruiters.prolific import API, Prolific
 
 
 class _Study:
+    screenout_code = "SCREEN99"
+    screenout_reward_cents = 20
     slug = "foley"
 
 
@@ -48,6 +50,9 @@ def test_create_sends_the_url_parameters_completion_code_and_token(prolific):
     )
     assert body["prolific_id_option"] == "url_parameters"
     assert body["completion_codes"][0]["code"] == "C0DE1234"
+    screenout = body["completion_codes"][1]
+    assert screenout["code"] == "SCREEN99" and screenout["code_type"] == "FIXED_SCREENOUT_PAYMENT"
+    assert screenout["actions"][0]["fixed_screenout_reward"] == 20
     assert (body["total_available_places"], body["reward"]) == (40, 450)
 
 
