@@ -13,6 +13,7 @@ transaction; clips that exist are skipped unless `force`. A failure is recorded 
 system, error) and the job goes on with the rest.
 """
 
+import dataclasses
 import gc
 import hashlib
 import logging
@@ -352,20 +353,37 @@ def _video(run: _Run, item: Item) -> Path:
     return run.videos[item.pk]
 
 
+# The encoder changes the loudness of some material (MP3 loses up to 0.7 LU on white noise, so
+# noisy systems and noise foils would play quieter): the clip is measured as delivered and
+# encoded again with the difference made up, until it is within this of the target.
+DELIVERED_TOLERANCE_LU = 0.1
+
+
 def _finish(run: _Run, item: Item, audio: np.ndarray) -> tuple[Path, loudness.Normalised]:
-    """Fit, normalise and mux one soundtrack; returns the MP4 (in the work folder)."""
+    """Fit, normalise and mux one soundtrack, loudness measured on the decoded result; returns
+    the MP4 (in the work folder) and the normalisation, whose loudness is the delivered one."""
     fmt = run.fmt
     fitted = loudness.fit_duration(audio, fmt.sample_rate, item.duration_s, fmt.fade_s)
-    norm = loudness.normalise(
-        fitted, fmt.sample_rate, target_lufs=fmt.target_lufs, ceiling_dbtp=fmt.ceiling_dbtp
-    )
     run.work.mkdir(parents=True, exist_ok=True)
-    fd, wav_name = tempfile.mkstemp(dir=run.work, suffix=".wav")
-    os.close(fd)
-    wav = write_wav(Path(wav_name), norm.audio, fmt.sample_rate)
-    mp4 = ffmpeg.mux_clip(_video(run, item), wav, wav.with_suffix(".mp4"))
-    wav.unlink()
-    return mp4, norm
+    target = fmt.target_lufs
+    for attempt in range(3):
+        norm = loudness.normalise(
+            fitted, fmt.sample_rate, target_lufs=target, ceiling_dbtp=fmt.ceiling_dbtp
+        )
+        fd, wav_name = tempfile.mkstemp(dir=run.work, suffix=".wav")
+        os.close(fd)
+        wav = write_wav(Path(wav_name), norm.audio, fmt.sample_rate)
+        mp4 = ffmpeg.mux_clip(_video(run, item), wav, wav.with_suffix(".mp4"))
+        wav.unlink()
+        decoded = ffmpeg.extract_audio(mp4, run.work / "delivered.wav", sample_rate=fmt.sample_rate)
+        delivered = loudness.integrated_lufs(read_wav(decoded)[0], fmt.sample_rate)
+        decoded.unlink()
+        error = fmt.target_lufs - delivered
+        if abs(error) <= DELIVERED_TOLERANCE_LU or attempt == 2:
+            break
+        mp4.unlink()
+        target += error
+    return mp4, dataclasses.replace(norm, loudness_lufs=delivered)
 
 
 def _store(run: _Run, item: Item, audio: np.ndarray, provenance: dict, *, system: System):

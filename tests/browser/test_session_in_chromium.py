@@ -66,10 +66,9 @@ def test_a_participant_completes_a_session_in_chromium(live_server, page):
         labels = page.locator("section.slot").evaluate_all("els => els.map(e => e.dataset.slot)")
         assert labels == ["A", "B", "C", "D"]
         # Play is enabled only once a version can play through.
-        for label in labels:
-            page.wait_for_function(
-                f"!document.querySelector(\"section.slot[data-slot='{label}'] button.play\").disabled"
-            )
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('button.play')).every(b => !b.disabled)"
+        )
         for i, label in enumerate(labels):
             if i == 0:
                 page.get_by_role("button", name=f"Play {label}").click()
