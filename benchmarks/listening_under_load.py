@@ -96,9 +96,13 @@ class Rater:
         url, labels, csrf = self._start()
         time.sleep(0.3)
         for slot in labels:
-            self._event(url, csrf, slot, "play", 0.0)
-            time.sleep(clip_s + 0.02)
-            state = self._event(url, csrf, slot, "ended", clip_s)
+            # As in the page: the clip plays from the click whatever the server is doing; each
+            # event carries the time it happened and is sent after the one before returned.
+            clicked = time.time()
+            self._event(url, csrf, slot, "play", 0.0, client_ms=int(clicked * 1000))
+            ends = clicked + clip_s + 0.02
+            time.sleep(max(0.0, ends - time.time()))
+            state = self._event(url, csrf, slot, "ended", clip_s, client_ms=int(ends * 1000))
             if not state["played"][labels.index(slot)]:
                 self.refused += 1
         self.unlocked = bool(state["unlocked"])

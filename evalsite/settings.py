@@ -107,7 +107,7 @@ MEDIA_URL = "/media-not-public/"
 
 # Session creation limits (429 past them): per client address per hour, per study per minute.
 PARTICIPANT_SESSIONS_PER_ADDRESS_PER_HOUR = env_int(
-    "PARTICIPANT_SESSIONS_PER_ADDRESS_PER_HOUR", 10, minimum=1
+    "PARTICIPANT_SESSIONS_PER_ADDRESS_PER_HOUR", 30, minimum=1
 )
 PARTICIPANT_SESSIONS_PER_STUDY_PER_MINUTE = env_int(
     "PARTICIPANT_SESSIONS_PER_STUDY_PER_MINUTE", 120, minimum=1

@@ -13,24 +13,10 @@
   if (!form) return;
   const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   const players = Array.from(form.querySelectorAll("audio"));
-  let queue = Promise.resolve();
+  const send = window.foleyEvents(csrf);
 
   function post(url, kind, audio) {
-    const body = new URLSearchParams({
-      kind: kind,
-      client_ms: String(Date.now()),
-      media_time: String(Number.isFinite(audio.currentTime) ? audio.currentTime : 0),
-    });
-    const sent = queue.then(() =>
-      fetch(url, {
-        method: "POST",
-        headers: { "X-CSRFToken": csrf, Accept: "application/json" },
-        body: body,
-        credentials: "same-origin",
-      }).then((r) => r.json().then((data) => ({ ok: r.ok, data: data })))
-    );
-    queue = sent.catch(() => undefined);
-    return sent;
+    return send(url, { kind: kind }, audio);
   }
 
   form.querySelectorAll("fieldset.screen-item").forEach(function (item) {

@@ -19,26 +19,10 @@
   const skipBox = document.getElementById("skip");
   const RETRIES = 2;
   let unlocked = sections.every((s) => s.classList.contains("played"));
-  let queue = Promise.resolve();
+  const send = window.foleyEvents(csrf);
 
   function post(slot, kind, video) {
-    const body = new URLSearchParams({
-      slot: slot,
-      kind: kind,
-      client_ms: String(Date.now()),
-      media_time: String(Number.isFinite(video.currentTime) ? video.currentTime : 0),
-    });
-    // Sent one after another so the server sees them in the order they happened.
-    const sent = queue.then(() =>
-      fetch(eventUrl, {
-        method: "POST",
-        headers: { "X-CSRFToken": csrf, Accept: "application/json" },
-        body: body,
-        credentials: "same-origin",
-      }).then((r) => r.json().then((data) => ({ ok: r.ok, data: data })))
-    );
-    queue = sent.catch(() => undefined);
-    return sent;
+    return send(eventUrl, { slot: slot, kind: kind }, video);
   }
 
   function setStatus(section, text) {
