@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from studies import allocation
@@ -17,19 +16,19 @@ from studies.models import (
     DEFAULT_CRITERIA,
     Criterion,
     Participant,
-    PlaybackEvent,
     Session,
     Study,
     System,
     Trial,
-    TrialSlot,
     Vote,
 )
 from studies.selectors import study_closed_message, study_problems
-
-# Load failures (the page retries) a trial must have reported before it can be skipped.
-SKIP_AFTER_FAILURES = 2
-
+from studies.services._common import (
+    ensure_answerable,
+    session_complete,
+    trial_anchor,
+    trials_done,
+)
 
 # --- studies ---------------------------------------------------------------------------------
 
@@ -179,17 +178,6 @@ def session_consent(*, session: Session, now: datetime | None = None) -> Session
     return session
 
 
-def _ensure_answerable(session: Session) -> None:
-    if session.study.status == Study.Status.CLOSED:
-        raise StudyNotOpen(study_closed_message(study=session.study))
-    if session.status == Session.Status.CONSENT:
-        raise StudyError("Please give your consent first.", status=409)
-    if session.status == Session.Status.SCREENING:
-        raise StudyError("Please finish the sound checks first.", status=409)
-    if session.status == Session.Status.SCREENED_OUT:
-        raise StudyError("This session has ended.", status=409)
-
-
 @transaction.atomic
 def session_current_trial(*, session: Session, now: datetime | None = None) -> Trial | None:
     """The trial the participant should do now (allocating it if needed); None when done.
@@ -197,7 +185,7 @@ def session_current_trial(*, session: Session, now: datetime | None = None) -> T
     Viewing a trial renews its lease, so a participant who comes back keeps their item.
     """
     now = now or timezone.now()
-    _ensure_answerable(session)
+    ensure_answerable(session)
     session = Session.objects.select_for_update().select_related("study").get(pk=session.pk)
     trial = (
         session.trials.filter(answered_at__isnull=True, skipped_at__isnull=True)
@@ -207,7 +195,7 @@ def session_current_trial(*, session: Session, now: datetime | None = None) -> T
     if trial is None:
         answered = session.trials.count()
         if answered >= session.n_trials:
-            _session_complete(session, now)
+            session_complete(session, now)
             return None
         # Serialise allocation per study (a row lock on PostgreSQL; SQLite's IMMEDIATE
         # transactions already serialise writers) so two arrivals never read the same loads.
@@ -220,167 +208,11 @@ def session_current_trial(*, session: Session, now: datetime | None = None) -> T
     return trial
 
 
-def _session_complete(session: Session, now: datetime) -> None:
-    if session.status != Session.Status.COMPLETED:
-        session.status = Session.Status.COMPLETED
-        session.completed_at = now
-        session.save(update_fields=["status", "completed_at"])
-
-
 def _trial_of(session: Session, index: int) -> Trial:
     trial = Trial.objects.filter(session=session, index=index).first()
     if trial is None:
         raise NotFound("There is no such trial in this session.")
     return trial
-
-
-# --- playback ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PlaybackState:
-    played: list[bool]
-    reason: str = ""  # why the last `ended` was not accepted, for the page to show
-
-    @property
-    def all_played(self) -> bool:
-        return all(self.played)
-
-
-def playback_state(*, trial: Trial, reason: str = "") -> PlaybackState:
-    slots = trial.slots.order_by("position")
-    return PlaybackState(played=[s.played_to_end_at is not None for s in slots], reason=reason)
-
-
-def _epoch_ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def _trial_anchor(trial: Trial) -> datetime:
-    return trial.served_at or trial.allocated_at
-
-
-@transaction.atomic
-def playback_record(
-    *,
-    session: Session,
-    trial_index: int,
-    position: int,
-    kind: str,
-    client_ms: int | None = None,
-    media_time: float | None = None,
-    now: datetime | None = None,
-) -> PlaybackState:
-    """Store a playback event; an `ended` marks the version heard only if the listening rules
-    (studies.listening) accept the play-through it closes."""
-    now = now or timezone.now()
-    _ensure_answerable(session)
-    if kind not in PlaybackEvent.Kind.values:
-        raise AnswerRejected(f"Unknown playback event {kind!r}.")
-    trial = Trial.objects.select_for_update().filter(session=session, index=trial_index).first()
-    if trial is None:
-        raise NotFound("There is no such trial in this session.")
-    slot = (
-        TrialSlot.objects.select_related("clip", "check_clip")
-        .filter(trial=trial, position=position)
-        .first()
-    )
-    if slot is None:
-        raise AnswerRejected("That slot is not part of this trial.")
-    event = PlaybackEvent(
-        slot=slot, kind=kind, at=now, client_ms=client_ms, media_time=media_time, accepted=True
-    )
-    reason = ""
-    if kind == PlaybackEvent.Kind.ENDED and slot.played_to_end_at is None:
-        verdict, interval = _judge_ended(trial, slot, event, now)
-        event.accepted, event.reason = verdict.heard, verdict.reason
-        reason = verdict.reason
-        if verdict.heard:
-            slot.played_to_end_at = now
-            slot.heard_from_ms, slot.heard_to_ms = interval
-            slot.save(update_fields=["played_to_end_at", "heard_from_ms", "heard_to_ms"])
-    event.save()
-    return playback_state(trial=trial, reason=reason)
-
-
-def _judge_ended(trial: Trial, slot: TrialSlot, ended: PlaybackEvent, now: datetime):
-    from studies import listening
-
-    def ms(event: PlaybackEvent) -> int:
-        return event.client_ms if event.client_ms is not None else _epoch_ms(event.at)
-
-    duration = slot.duration_s
-    start = slot.events.filter(kind=PlaybackEvent.Kind.PLAY).order_by("-id").first()
-    play = None
-    if start is not None:
-        between = slot.events.filter(
-            id__gt=start.id, kind__in=[PlaybackEvent.Kind.STALL, PlaybackEvent.Kind.PAUSE]
-        )
-        # Browsers fire `pause` just before `ended` at the end of the media: that one is fine.
-        interrupted = any(
-            e.kind == PlaybackEvent.Kind.STALL
-            or e.media_time is None
-            or e.media_time < duration - listening.END_TOLERANCE_S
-            for e in between
-        )
-        play = listening.Play(ms(start), ms(ended), start.media_time, ended.media_time, interrupted)
-    others = list(
-        TrialSlot.objects.filter(trial=trial)
-        .exclude(pk=slot.pk)
-        .select_related("clip", "check_clip")
-    )
-    heard = [o for o in others if o.played_to_end_at is not None]
-    started = PlaybackEvent.objects.filter(slot__in=others, kind=PlaybackEvent.Kind.PLAY).only(
-        "client_ms", "at"
-    )
-    verdict = listening.judge(
-        play=play,
-        duration_s=duration,
-        others_heard=[(o.heard_from_ms, o.heard_to_ms) for o in heard if o.heard_from_ms],
-        others_started_ms=[ms(e) for e in started],
-        heard_durations_s=[o.duration_s for o in heard],
-        server_elapsed_s=(now - _trial_anchor(trial)).total_seconds(),
-    )
-    return verdict, ((play.start_ms, play.end_ms) if play else (None, None))
-
-
-@transaction.atomic
-def trial_skip(*, session: Session, trial_index: int, now: datetime | None = None) -> Session:
-    """Skip a trial whose video would not load: it becomes unusable (no votes, no penalty) and
-    its item goes back to allocation. Allowed only after the page reported load failures. More
-    skips than the study allows end the session with the screen-out code (a connection that
-    cannot play the videos is not the participant's fault, but their data cannot be used)."""
-    now = now or timezone.now()
-    _ensure_answerable(session)
-    session = Session.objects.select_for_update().select_related("study").get(pk=session.pk)
-    trial = Trial.objects.filter(session=session, index=trial_index).first()
-    if trial is None:
-        raise NotFound("There is no such trial in this session.")
-    if trial.answered_at is not None or trial.skipped_at is not None:
-        return session
-    failures = PlaybackEvent.objects.filter(slot__trial=trial, kind=PlaybackEvent.Kind.ERROR)
-    if failures.count() < SKIP_AFTER_FAILURES:
-        raise AnswerRejected(
-            "A trial can only be skipped when one of its videos failed to load.", status=409
-        )
-    trial.skipped_at = now
-    trial.save(update_fields=["skipped_at"])
-    skipped = session.trials.filter(skipped_at__isnull=False).count()
-    if skipped > session.study.max_skipped_trials:
-        session.status = Session.Status.SCREENED_OUT
-        session.screening = {
-            **session.screening,
-            "result": {"passed": False, "reasons": ["a connection that loads the videos"]},
-            "ended_at_trial": trial_index,
-        }
-        session.save(update_fields=["status", "screening"])
-    elif _trials_done(session) >= session.n_trials:
-        _session_complete(session, now)
-    return session
-
-
-def _trials_done(session: Session) -> int:
-    return session.trials.filter(Q(answered_at__isnull=False) | Q(skipped_at__isnull=False)).count()
 
 
 # --- answers -----------------------------------------------------------------------------------
@@ -405,7 +237,7 @@ def trial_answer(
     Repeating the submit of an answered trial returns the stored answer and changes nothing.
     """
     now = now or timezone.now()
-    _ensure_answerable(session)
+    ensure_answerable(session)
     try:
         with transaction.atomic():
             trial = (
@@ -442,7 +274,7 @@ def _store_votes(session: Session, trial: Trial, choices: dict[str, int], now: d
 
     if listening.answer_too_soon(
         durations_s=[s.duration_s for s in slots.values()],
-        server_elapsed_s=(now - _trial_anchor(trial)).total_seconds(),
+        server_elapsed_s=(now - trial_anchor(trial)).total_seconds(),
     ):
         raise AnswerRejected("Please play every video to the end before answering.", status=409)
     unlocked = max(s.played_to_end_at for s in slots.values())
@@ -453,8 +285,8 @@ def _store_votes(session: Session, trial: Trial, choices: dict[str, int], now: d
     )
     trial.answered_at = now
     trial.save(update_fields=["answered_at"])
-    if _trials_done(session) >= session.n_trials:
-        _session_complete(session, now)
+    if trials_done(session) >= session.n_trials:
+        session_complete(session, now)
 
 
 def _stored_answer(trial: Trial) -> AnswerResult:
@@ -481,7 +313,14 @@ def sessions_set_use(*, study: Study, use: dict[int, bool]) -> int:
     return changed
 
 
-from studies.services.screening import (  # noqa: E402  (re-exported: callers use services.X)
+from studies.services.playback import (  # noqa: E402  (re-exported: callers use services.X)
+    SKIP_AFTER_FAILURES,
+    PlaybackState,
+    playback_record,
+    playback_state,
+    trial_skip,
+)
+from studies.services.screening import (  # noqa: E402
     MIN_SCREEN,
     SCREENED_OUT_MESSAGE,
     ScreeningResult,
@@ -491,6 +330,11 @@ from studies.services.screening import (  # noqa: E402  (re-exported: callers us
 )
 
 __all__ = [
+    "SKIP_AFTER_FAILURES",
+    "PlaybackState",
+    "playback_record",
+    "playback_state",
+    "trial_skip",
     "MIN_SCREEN",
     "SCREENED_OUT_MESSAGE",
     "ScreeningResult",
