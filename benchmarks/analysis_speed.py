@@ -43,13 +43,21 @@ def main() -> None:
             )
         )
     votes = pd.concat(frames, ignore_index=True)
+    del frames
+    before_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     start = time.perf_counter()
     summary = analyze(votes, qc=QCSettings(), b=args.bootstrap, seed=0)
     wall = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{'rows':>10} {'B':>6} {'scopes':>7} {'wall s':>8} {'peak RSS MB':>12}")
+    print(
+        f"{'rows':>10} {'B':>6} {'scopes':>7} {'wall s':>8} {'peak RSS MB':>12} "
+        f"{'RSS with the votes, before MB':>30}"
+    )
     scopes = sum(len(v) for v in summary["criteria"].values())
-    print(f"{len(votes):>10} {args.bootstrap:>6} {scopes:>7} {wall:>8.1f} {peak_mb:>12.0f}")
+    print(
+        f"{len(votes):>10} {args.bootstrap:>6} {scopes:>7} {wall:>8.1f} {peak_mb:>12.0f} "
+        f"{before_mb:>30.0f}"
+    )
 
 
 if __name__ == "__main__":

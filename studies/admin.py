@@ -27,7 +27,6 @@ from studies.models import (
     Vote,
 )
 from studies.recruiters.base import RecruiterError
-from studies.stimuli.generation import generation_job_create
 from studies.tasks import generation_job_enqueue
 
 
@@ -168,6 +167,10 @@ class StudyAdmin(admin.ModelAdmin):
     def generate_clips(self, request, queryset):
         for study in queryset:
             try:
+                from studies.stimuli.generation import (
+                    generation_job_create,
+                )  # torch: not at start-up
+
                 job = generation_job_create(study=study)
             except StudyError as exc:
                 self.message_user(request, f"{study.title}: {exc.message}", messages.ERROR)

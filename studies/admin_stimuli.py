@@ -8,8 +8,6 @@ from django.utils.html import format_html, format_html_join
 
 from studies.errors import StudyError
 from studies.models import Checkpoint, GenerationJob
-from studies.stimuli.checkpoints import checkpoint_inspect, checkpoint_register
-from studies.stimuli.generation import generation_job_create
 from studies.tasks import generation_job_enqueue
 
 
@@ -21,6 +19,8 @@ class CheckpointForm(forms.ModelForm):
     def clean_path(self):
         # Read the file now, so a bad path or a foreign file is a form error, not a crash.
         try:
+            from studies.stimuli.checkpoints import checkpoint_inspect  # torch: only when used
+
             return checkpoint_inspect(path=self.cleaned_data["path"])["path"]
         except StudyError as exc:
             raise forms.ValidationError(exc.message) from None
@@ -47,6 +47,8 @@ class CheckpointAdmin(admin.ModelAdmin):
         return ["path"] if obj is None else ["path", *self.readonly_fields]
 
     def save_model(self, request, obj, form, change):
+        from studies.stimuli.checkpoints import checkpoint_register  # torch: only when used
+
         obj.pk = checkpoint_register(path=obj.path).pk
 
     def response_add(self, request, obj, post_url_continue=None):
@@ -81,6 +83,8 @@ class GenerationJobForm(forms.ModelForm):
         if self.errors:
             return data
         try:
+            from studies.stimuli.generation import generation_job_create  # torch: not at start-up
+
             self.job = generation_job_create(
                 study=data["study"],
                 systems=data["systems"],

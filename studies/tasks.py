@@ -4,7 +4,6 @@ from django.db import transaction
 from huey.contrib.djhuey import db_task
 
 from studies.models import GenerationJob
-from studies.stimuli.generation import generation_job_run
 
 
 @db_task(retries=0)
@@ -12,6 +11,8 @@ def generation_job_task(job_id: int) -> str:
     job = GenerationJob.objects.select_related("study").get(pk=job_id)
     if job.status != GenerationJob.Status.QUEUED:
         return f"job {job_id} is {job.status}; nothing to do"
+    from studies.stimuli.generation import generation_job_run  # torch: not at start-up
+
     return generation_job_run(job=job).status
 
 

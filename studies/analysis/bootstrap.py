@@ -2,18 +2,32 @@
 independently with replacement (items within their category when several are pooled), each
 vote weighted by the product of its participant's and item's multiplicities.
 
-Memory stays bounded: bootstrap replicates are computed in chunks of vote weights.
+Fast and small: votes are gathered into one sparse participant x item count matrix per outcome,
+so a replicate's weighted count is wp' C wi. One sparse-dense product per outcome and chunk of
+replicates gives every replicate at once (no per-replicate loop, no replicate x vote array);
+memory stays bounded by chunking the replicates.
 """
 
 import numpy as np
+from scipy import sparse
 
-CHUNK_ELEMENTS = 8_000_000  # replicate x vote weights held at once (~64 MB of float64)
+CHUNK_ELEMENTS = 8_000_000  # participant x replicate products held at once (~64 MB of float64)
 
 
 def codes(values) -> tuple[np.ndarray, np.ndarray]:
-    """0-based integer codes and the unique labels they index."""
-    labels, inverse = np.unique(np.asarray(values), return_inverse=True)
-    return inverse.astype(np.int64), labels
+    """0-based integer codes and the sorted unique labels they index (as np.unique would give,
+    by hashing rather than sorting every value)."""
+    import pandas as pd
+
+    inverse, labels = pd.factorize(np.asarray(values), sort=True)
+    return inverse.astype(np.int64), np.asarray(labels)
+
+
+def resample_counts(rng: np.random.Generator, n: int, b: int) -> np.ndarray:
+    """[b, n] float64 multiplicities of n units resampled n times with replacement, b times:
+    one pass of integer draws and a bincount (no per-replicate loop)."""
+    draws = rng.integers(0, n, size=(b, n)) + (np.arange(b) * n)[:, None]
+    return np.bincount(draws.ravel(), minlength=b * n).reshape(b, n).astype(np.float64)
 
 
 def pigeonhole(
@@ -34,20 +48,28 @@ def pigeonhole(
     n_part, n_item = int(part.max()) + 1, int(item.max()) + 1
     strata = np.zeros(n_item, dtype=np.int64) if item_stratum is None else item_stratum
     groups = [np.flatnonzero(strata == g) for g in np.unique(strata)]
-    part_weights = rng.multinomial(n_part, np.full(n_part, 1.0 / n_part), size=b)
+    part_weights = resample_counts(rng, n_part, b)
     item_weights = np.zeros((b, n_item))
     for g in groups:
-        item_weights[:, g] = rng.multinomial(len(g), np.full(len(g), 1.0 / len(g)), size=b)
-    onehot = np.zeros((len(outcome), k))
-    onehot[np.arange(len(outcome)), outcome] = 1.0
+        item_weights[:, g] = resample_counts(rng, len(g), b)
+    counts = [
+        sparse.csr_matrix(
+            (np.ones(int(np.sum(outcome == j))), (part[outcome == j], item[outcome == j])),
+            shape=(n_part, n_item),
+        )
+        for j in range(k)
+    ]
     out = np.empty((b, k))
-    step = max(1, CHUNK_ELEMENTS // max(len(outcome), 1))
+    step = max(1, CHUNK_ELEMENTS // max(n_part, n_item, 1))
     for start in range(0, b, step):
         stop = min(b, start + step)
-        w = part_weights[start:stop][:, part] * item_weights[start:stop][:, item]
-        totals = w.sum(axis=1, keepdims=True)
+        wi = np.ascontiguousarray(item_weights[start:stop].T)  # [items, replicates]
+        wp = np.ascontiguousarray(part_weights[start:stop].T)  # [participants, replicates]
+        for j, c in enumerate(counts):
+            out[start:stop, j] = np.einsum("pb,pb->b", wp, c @ wi)
+        totals = out[start:stop].sum(axis=1, keepdims=True)
         totals[totals == 0] = np.nan  # an empty replicate (vanishingly rare) is dropped
-        out[start:stop] = (w @ onehot) / totals
+        out[start:stop] /= totals
     return out[~np.isnan(out).any(axis=1)]
 
 

@@ -15,6 +15,8 @@ from statsmodels.stats.proportion import proportion_confint
 
 from studies.analysis.bootstrap import codes, percentile_interval, pigeonhole, two_sided_p
 
+# Sign patterns drawn at once by the Monte Carlo sign-flip test.
+SIGN_CHUNK = 2000
 # Above this many votes the Plackett-Luce fit is replaced by its closed form (log shares).
 CHOIX_MAX_VOTES = 20_000
 
@@ -33,18 +35,36 @@ def sign_flip_p(d: np.ndarray, *, resamples: int = 9999, seed: int = 0) -> float
     """Two-sided sign-flip permutation p for 'the mean of d is 0' (d: one value per item).
 
     Exact over all 2^n sign patterns for n <= 12 items, else Monte Carlo with `resamples`."""
+    return sign_flip_ps(np.asarray(d, dtype=float)[:, None], resamples=resamples, seed=seed)[0]
+
+
+def sign_flip_ps(d: np.ndarray, *, resamples: int = 9999, seed: int = 0) -> list[float]:
+    """sign_flip_p for each column of d [items, m], with one draw of sign patterns shared by
+    the columns (the same draws each column would get alone: same seed, same items)."""
     d = np.asarray(d, dtype=float)
-    n = len(d)
-    if n == 0 or not d.any():
-        return 1.0
-    observed = abs(d.mean())
+    n, m = d.shape
+    out = [1.0] * m
+    live = [j for j in range(m) if n and d[:, j].any()]
+    if not live:
+        return out
+    d = d[:, live]
+    observed = np.abs(d.mean(axis=0))
     if n <= 12:
         signs = 1 - 2 * ((np.arange(2**n)[:, None] >> np.arange(n)) & 1)
-        return float(np.mean(np.abs(signs @ d / n) >= observed - 1e-12))
-    rng = np.random.default_rng(seed)
-    signs = rng.choice([-1.0, 1.0], size=(resamples, n))
-    extreme = np.sum(np.abs(signs @ d / n) >= observed - 1e-12)
-    return float((extreme + 1) / (resamples + 1))
+        p = np.mean(np.abs(signs @ d / n) >= observed - 1e-12, axis=0)
+    else:
+        # Random signs from random bits, in chunks (a bounded signs x items array at a time).
+        rng, extreme = np.random.default_rng(seed), np.zeros(d.shape[1])
+        for start in range(0, resamples, SIGN_CHUNK):
+            rows = min(SIGN_CHUNK, resamples - start)
+            bits = np.frombuffer(rng.bytes(rows * ((n + 7) // 8)), dtype=np.uint8)
+            flips = np.unpackbits(bits.reshape(rows, -1), axis=1, count=n)
+            signs = 1.0 - 2.0 * flips
+            extreme += np.sum(np.abs(signs @ d / n) >= observed - 1e-12, axis=0)
+        p = (extreme + 1) / (resamples + 1)
+    for j, value in zip(live, p, strict=True):
+        out[j] = float(value)
+    return out
 
 
 def holm(pvalues: list[float]) -> list[float]:
@@ -129,8 +149,12 @@ def criterion_estimates(
     }
     # Pairwise differences: bootstrap CI, item-level sign-flip p, Holm over the pairs.
     table = item_counts(frame, systems)
+    pair_index = list(combinations(range(k), 2))
+    pair_p = sign_flip_ps(
+        np.stack([table[:, a] - table[:, c] for a, c in pair_index], axis=1), seed=seed
+    )
     pairs = []
-    for a, c in combinations(range(k), 2):
+    for (a, c), p_value in zip(pair_index, pair_p, strict=True):
         diff = boot[:, a] - boot[:, c]
         d_low, d_high = percentile_interval(diff[:, None], level)
         pairs.append(
@@ -140,7 +164,7 @@ def criterion_estimates(
                 "diff": float(shares[a] - shares[c]),
                 "ci_low": float(d_low[0]),
                 "ci_high": float(d_high[0]),
-                "p": sign_flip_p(table[:, a] - table[:, c], seed=seed),
+                "p": p_value,
             }
         )
     for p, adjusted in zip(pairs, holm([p["p"] for p in pairs]), strict=True):
@@ -221,15 +245,15 @@ def position_bias(
     low, high = percentile_interval(boot, level)
     shares = counts / max(len(frame), 1)
     flags = []
-    by_participant = frame.groupby("participant")["chosen_slot"]
     pvals, names, tops = [], [], []
-    for name, answers in by_participant:
-        if len(answers) < min_trials:
-            continue
-        top = answers.value_counts().iloc[0]
-        pvals.append(stats.binomtest(int(top), len(answers), 1.0 / k, alternative="greater").pvalue)
+    # Each participant's most chosen slot and answer count, in one pass over the frame.
+    per_slot = frame.groupby(["participant", "chosen_slot"]).size().unstack(fill_value=0)
+    n_answers, top_counts = per_slot.sum(axis=1), per_slot.max(axis=1)
+    for name in per_slot.index[n_answers.to_numpy() >= min_trials]:
+        top, n = int(top_counts[name]), int(n_answers[name])
+        pvals.append(stats.binomtest(top, n, 1.0 / k, alternative="greater").pvalue)
         names.append(name)
-        tops.append(top / len(answers))
+        tops.append(top / n)
     if pvals:
         flags = [
             {"participant": n, "top_slot_share": float(t), "p_bh": float(p)}

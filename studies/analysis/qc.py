@@ -57,9 +57,10 @@ def apply_qc(votes: pd.DataFrame, settings: QCSettings) -> tuple[pd.DataFrame, d
         if settings.require_played_all
         else pd.Series(False, index=regular.index)
     )
-    counts = regular.groupby("session")["chosen_slot"].agg(
-        lambda s: s.value_counts().iloc[0] / len(s) if len(s) >= MIN_ANSWERS_FOR_SAME_SLOT else 0.0
-    )
+    # Each session's share of answers in its most chosen slot (0 below the minimum answers).
+    per_slot = regular.groupby(["session", "chosen_slot"]).size().unstack(fill_value=0)
+    answers = per_slot.sum(axis=1)
+    counts = (per_slot.max(axis=1) / answers).where(answers >= MIN_ANSWERS_FOR_SAME_SLOT, 0.0)
     same = set(counts[counts > settings.max_same_slot_share].index)
     rules["same_slot"] = regular["session"].isin(same)
     rules["too_fast"] = regular["rt_ms"] < settings.min_trial_seconds * 1000

@@ -21,7 +21,9 @@ def systems_of(votes: pd.DataFrame) -> list[str]:
     """The systems every regular trial shows (in order of first appearance); a row showing
     another set is an error naming its line."""
     regular = votes[~votes["is_check"]]
-    sets = regular["slot_systems"].map(lambda names: frozenset(names.split("|")))
+    # Split each distinct value once (a study has a handful), not every row.
+    distinct = {v: frozenset(v.split("|")) for v in regular["slot_systems"].unique()}
+    sets = regular["slot_systems"].map(distinct)
     common = sets.value_counts().index[0]
     odd = regular[sets != common]
     if len(odd):
@@ -57,9 +59,8 @@ def analyze(
     kept, exclusions = apply_qc(votes, qc)
     if kept.empty:
         raise ValueError("quality control excluded every vote; see the exclusion counts")
-    criteria = [c for c in CRITERIA_ORDER if c in set(kept["criterion"])] + sorted(
-        set(kept["criterion"]) - set(CRITERIA_ORDER)
-    )
+    present = set(kept["criterion"].unique())
+    criteria = [c for c in CRITERIA_ORDER if c in present] + sorted(present - set(CRITERIA_ORDER))
     categories = sorted(kept["category"].unique())
     summary: dict = {"criteria": {}, "systems": systems, "categories": categories}
     for ci, criterion in enumerate(criteria):
