@@ -26,7 +26,9 @@ def codes(values) -> tuple[np.ndarray, np.ndarray]:
 def resample_counts(rng: np.random.Generator, n: int, b: int) -> np.ndarray:
     """[b, n] float64 multiplicities of n units resampled n times with replacement, b times:
     one pass of integer draws and a bincount (no per-replicate loop)."""
-    draws = rng.integers(0, n, size=(b, n)) + (np.arange(b) * n)[:, None]
+    kind = np.int32 if b * n < 2**31 else np.int64
+    draws = rng.integers(0, n, size=(b, n), dtype=kind)
+    draws += (np.arange(b, dtype=kind) * n)[:, None]
     return np.bincount(draws.ravel(), minlength=b * n).reshape(b, n).astype(np.float64)
 
 

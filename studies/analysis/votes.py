@@ -2,8 +2,10 @@
 names the line at fault."""
 
 import csv
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 COLUMNS = (
@@ -17,79 +19,162 @@ class VotesError(ValueError):
     """A votes file that breaks the contract; the message names the file and line."""
 
 
-def _bool(value: str, where: str, column: str) -> bool:
-    lowered = str(value).strip().lower()
-    if lowered in ("1", "true", "yes"):
-        return True
-    if lowered in ("0", "false", "no", ""):
-        return False
-    raise VotesError(f"{where}: {column} must be true/false, got {value!r}")
+_TRUE, _FALSE = {"1", "true", "yes"}, {"0", "false", "no", ""}
+_INTEGER = r"\s*[+-]?\d+\s*"
+
+
+def _distinct_map(column: pd.Series, fn) -> pd.Series:
+    """fn applied once per distinct value (a votes file has few), mapped back to every row."""
+    return column.map({v: fn(v) for v in column.unique()})
+
+
+def _bool_or_none(value: str) -> bool | None:
+    lowered = value.strip().lower()
+    return True if lowered in _TRUE else (False if lowered in _FALSE else None)
+
+
+def _bools(column: pd.Series) -> pd.Series:
+    """True/False per value, None where the value is neither (an error for the caller)."""
+    return _distinct_map(column, _bool_or_none)
+
+
+def _is_integer(value: str) -> bool:
+    return re.fullmatch(_INTEGER, value) is not None
 
 
 def read_votes(path: Path, *, known_systems: set[str] | None = None) -> pd.DataFrame:
-    """Read and validate a votes CSV; returns a DataFrame with typed columns and `line`."""
+    """Read and validate a votes CSV; returns a DataFrame with typed columns and `line`.
+
+    Every row is checked, column by column over the whole file at once (each distinct
+    slot_systems value once); the error names the first line at fault, as a row-by-row reader
+    would, and what is wrong with it."""
     path = Path(path)
     if not path.is_file():
         raise VotesError(f"{path}: no such file")
-    rows, seen = [], {}
     with path.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise VotesError(f"{path}: missing columns: {', '.join(missing)}")
-        for line, row in enumerate(reader, start=2):
-            where = f"{path}:{line}"
-            slots = [s for s in row["slot_systems"].split("|") if s]
-            if len(slots) < 2 or len(set(slots)) != len(slots):
-                raise VotesError(
-                    f"{where}: slot_systems {row['slot_systems']!r} must list 2 or "
-                    "more distinct systems separated by '|'"
-                )
-            try:
-                chosen_slot = int(row["chosen_slot"])
-                trial_index = int(row["trial_index"])
-                rt_ms = int(float(row["rt_ms"] or 0))
-            except ValueError:
-                raise VotesError(
-                    f"{where}: chosen_slot, trial_index and rt_ms must be numbers"
-                ) from None
-            if not 0 <= chosen_slot < len(slots):
-                raise VotesError(
-                    f"{where}: chosen_slot {chosen_slot} is out of range for {len(slots)} slots"
-                )
-            if row["chosen_system"] != slots[chosen_slot]:
-                raise VotesError(
-                    f"{where}: chosen_system {row['chosen_system']!r} is not the "
-                    f"system in slot {chosen_slot} ({slots[chosen_slot]!r})"
-                )
-            is_check_row = _bool(row["is_check"], where, "is_check")
-            if known_systems is not None and not is_check_row:
-                unknown = sorted(set(slots) - known_systems)
-                if unknown:
-                    raise VotesError(f"{where}: unknown systems {', '.join(unknown)}")
-            is_check = _bool(row["is_check"], where, "is_check")
-            expected = row["check_expected_system"]
-            if is_check and expected not in slots:
-                raise VotesError(f"{where}: check_expected_system {expected!r} is not in the trial")
-            key = (row["session"], row["trial"], row["criterion"])
-            if key in seen:
-                raise VotesError(
-                    f"{where}: duplicate of line {seen[key]} (same session, trial and criterion)"
-                )
-            seen[key] = line
-            rows.append(
-                {
-                    **{c: row[c] for c in COLUMNS},
-                    "chosen_slot": chosen_slot,
-                    "trial_index": trial_index,
-                    "rt_ms": rt_ms,
-                    "is_check": is_check,
-                    "played_all": _bool(row["played_all"], where, "played_all"),
-                    "n_slots": len(slots),
-                    "line": line,
-                }
-            )
-    return pd.DataFrame(rows, columns=[*COLUMNS, "n_slots", "line"])
+        header = next(csv.reader(handle), [])
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise VotesError(f"{path}: missing columns: {', '.join(missing)}")
+    try:
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, na_filter=False, usecols=list(COLUMNS)
+        )
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise VotesError(f"{path}: not a readable CSV: {exc}") from None
+    frame = frame.fillna("")[list(COLUMNS)]
+    frame["line"] = np.arange(2, len(frame) + 2)
+    problems = _row_problems(frame, known_systems)
+    if problems:
+        line, message = min(problems)
+        raise VotesError(f"{path}:{line}: {message}")
+    return frame[[*COLUMNS, "n_slots", "line"]]
+
+
+def _row_problems(frame: pd.DataFrame, known_systems) -> list[tuple[int, str]]:
+    """(line, message) of the first problem of each kind; converts the typed columns of
+    `frame` in place. Checks run in the order a row is read, so among problems on one line the
+    first in that order is the one reported."""
+    problems: list[tuple[int, str]] = []
+
+    def first(mask: pd.Series, message) -> bool:
+        """Record the first line where mask holds; True when mask holds anywhere."""
+        hits = np.flatnonzero(np.asarray(mask, dtype=bool))
+        if len(hits):
+            row = frame.iloc[hits[0]]
+            problems.append((int(row["line"]), message(row)))
+        return bool(len(hits))
+
+    distinct = {}
+    for value in frame["slot_systems"].unique():
+        slots = [s for s in value.split("|") if s]
+        distinct[value] = slots if len(slots) >= 2 and len(set(slots)) == len(slots) else None
+    slots_of = frame["slot_systems"].map(distinct)
+    bad_slots = slots_of.isna()
+    first(
+        bad_slots,
+        lambda r: (
+            f"slot_systems {r['slot_systems']!r} must list 2 or more distinct systems "
+            "separated by '|'"
+        ),
+    )
+    n_slots = slots_of.map(lambda s: len(s) if s else 0)
+    rt = pd.to_numeric(frame["rt_ms"].str.strip().replace("", "0"), errors="coerce")
+    numbers_ok = (
+        _distinct_map(frame["chosen_slot"], _is_integer)
+        & _distinct_map(frame["trial_index"], _is_integer)
+        & np.isfinite(rt)
+    )
+    first(
+        ~bad_slots & ~numbers_ok,
+        lambda r: "chosen_slot, trial_index and rt_ms must be numbers",
+    )
+    ok = ~bad_slots & numbers_ok
+    chosen = pd.to_numeric(frame["chosen_slot"].where(ok, "0")).astype(np.int64)
+    out_of_range = ok & ((chosen < 0) | (chosen >= n_slots))
+    first(
+        out_of_range,
+        lambda r: (
+            f"chosen_slot {int(r['chosen_slot'])} is out of range for "
+            f"{len(distinct[r['slot_systems']])} slots"
+        ),
+    )
+    ok &= ~out_of_range
+    expected_system = pd.Series("", index=frame.index)
+    for value, slots in distinct.items():
+        rows = ok & (frame["slot_systems"] == value)
+        if rows.any():
+            expected_system[rows] = np.asarray(slots, dtype=object)[chosen[rows].to_numpy()]
+    mismatch = ok & (frame["chosen_system"] != expected_system)
+    first(
+        mismatch,
+        lambda r: (
+            f"chosen_system {r['chosen_system']!r} is not the system in slot "
+            f"{int(r['chosen_slot'])} ({distinct[r['slot_systems']][int(r['chosen_slot'])]!r})"
+        ),
+    )
+    ok &= ~mismatch
+    is_check = _bools(frame["is_check"])
+    bad_check = ok & is_check.isna()
+    first(bad_check, lambda r: f"is_check must be true/false, got {r['is_check']!r}")
+    ok &= ~bad_check
+    is_check = is_check.fillna(False).astype(bool)
+    if known_systems is not None:
+        unknown_of = {v: sorted(set(s) - known_systems) for v, s in distinct.items() if s}
+        unknown = (
+            ok & ~is_check & _distinct_map(frame["slot_systems"], lambda v: bool(unknown_of.get(v)))
+        )
+        first(unknown, lambda r: f"unknown systems {', '.join(unknown_of[r['slot_systems']])}")
+        ok &= ~unknown
+    checks = ok & is_check
+    pair = frame["slot_systems"][checks] + "\n" + frame["check_expected_system"][checks]
+    in_trial = _distinct_map(pair, lambda v: v.split("\n")[1] in (distinct[v.split("\n")[0]] or ()))
+    bad_expected = checks & ~in_trial.reindex(frame.index, fill_value=True).astype(bool)
+    first(
+        bad_expected,
+        lambda r: f"check_expected_system {r['check_expected_system']!r} is not in the trial",
+    )
+    ok &= ~bad_expected
+    key = ["session", "trial", "criterion"]
+    duplicate = ok & frame.duplicated(key, keep="first")
+
+    def duplicate_of(row) -> str:
+        same = (frame[key] == row[key]).all(axis=1)
+        line = int(frame["line"][same].iloc[0])
+        return f"duplicate of line {line} (same session, trial and criterion)"
+
+    first(duplicate, duplicate_of)
+    ok &= ~duplicate
+    played = _bools(frame["played_all"])
+    first(ok & played.isna(), lambda r: f"played_all must be true/false, got {r['played_all']!r}")
+    if not problems:
+        frame["chosen_slot"] = chosen
+        frame["trial_index"] = pd.to_numeric(frame["trial_index"]).astype(np.int64)
+        frame["rt_ms"] = np.trunc(rt).astype(np.int64)
+        frame["is_check"] = is_check
+        frame["played_all"] = played.astype(bool)
+        frame["n_slots"] = n_slots.astype(np.int64)
+    return problems
 
 
 def write_votes(path: Path, frame: pd.DataFrame) -> Path:
