@@ -133,7 +133,18 @@ if CSRF_COOKIE_SAMESITE not in {"Lax", "Strict", "None"}:
     raise ImproperlyConfigured("CSRF_COOKIE_SAMESITE must be Lax, Strict or None")
 if CSRF_COOKIE_SAMESITE == "None" and not CSRF_COOKIE_SECURE:
     raise ImproperlyConfigured("CSRF_COOKIE_SAMESITE=None needs CSRF_COOKIE_SECURE=1 (HTTPS)")
-X_FRAME_OPTIONS = "SAMEORIGIN"
+# No page is shown in a frame of this site; participant pages may be framed by the sites below.
+X_FRAME_OPTIONS = "DENY"
+# HTTPS only in production: redirect plain HTTP (behind a proxy, it must set X-Forwarded-Proto,
+# see BEHIND_HTTPS_PROXY) and tell browsers to insist on HTTPS (HSTS) for a year.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+# The `preload` flag only allows submitting the domain to browsers' preload list; it enrols
+# nothing by itself. Turn both off if subdomains of the study's domain serve plain HTTP.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+# Failed admin logins allowed per client address (and per user name) in 15 minutes.
+ADMIN_LOGIN_FAILURES_ALLOWED = env_int("ADMIN_LOGIN_FAILURES_ALLOWED", 5, minimum=1)
 # Origins allowed to show participant pages in an iframe (MTurk's ExternalQuestion does), e.g.
 # "https://www.mturk.com https://workersandbox.mturk.com". Empty: no framing by other sites.
 PARTICIPANT_FRAME_ANCESTORS = env_str("PARTICIPANT_FRAME_ANCESTORS", "")

@@ -670,3 +670,14 @@ class GenerationJob(models.Model):
 
     def __str__(self) -> str:
         return f"generation job {self.pk} for {self.study.slug} ({self.status})"
+
+
+class LoginFailure(models.Model):
+    """A failed staff login, kept to rate-limit password guessing (studies.login_limits)."""
+
+    client_hash = models.CharField(max_length=64, db_index=True)
+    username = models.CharField(max_length=150, db_index=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"failed login for {self.username!r} at {self.at:%Y-%m-%d %H:%M}"

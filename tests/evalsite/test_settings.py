@@ -80,3 +80,24 @@ def test_debug_off_with_a_secret_key_and_hosts_starts(tmp_path):
     out = _settings(tmp_path, DEBUG="0", SECRET_KEY="x" * 50, ALLOWED_HOSTS="eval.example.org")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["hosts"] == ["eval.example.org"]
+
+
+def test_the_production_settings_pass_the_deploy_check(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "MEDIA_ROOT"}}
+    env.update(
+        DJANGO_SETTINGS_MODULE="evalsite.settings",
+        DATA_DIR=str(tmp_path),
+        DEBUG="0",
+        SECRET_KEY="x" * 60 + "-not-a-real-key-but-long-and-random-enough-9f3k",
+        ALLOWED_HOSTS="eval.example.org",
+    )
+    out = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "no issues" in out.stdout

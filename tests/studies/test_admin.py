@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from studies.models import Clip, Item, Study
 from tests.factories import make_study
@@ -198,3 +199,19 @@ def test_adding_a_recruitment_publishes_and_review_actions_report(admin_client):
         follow=True,
     )
     assert "no bonus set" in " ".join(_messages(response))
+
+
+def test_admin_login_is_rate_limited_against_password_guessing(client, settings, django_user_model):
+    settings.ADMIN_LOGIN_FAILURES_ALLOWED = 3
+    django_user_model.objects.create_superuser("boss", "boss@example.org", "right-password")
+    login = "/admin/login/?next=/admin/"
+    for _ in range(3):
+        response = client.post(login, {"username": "boss", "password": "wrong"})
+        assert response.status_code == 200  # the form again, with its error
+    refused = client.post(login, {"username": "boss", "password": "right-password"})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    # Another address guessing the same user name is refused too; other users are not.
+    other = Client(REMOTE_ADDR="10.9.8.7")
+    assert other.post(login, {"username": "BOSS", "password": "x"}).status_code == 429
+    django_user_model.objects.create_superuser("ada", "ada@example.org", "pw-ada")
+    assert other.post(login, {"username": "ada", "password": "pw-ada"}).status_code == 302
