@@ -361,7 +361,7 @@ def test_staff_media_needs_a_staff_login(client, admin_client, study):
 
 def test_participant_pages_refuse_framing_unless_mturk_is_allowed(client, study, settings):
     page = client.get(f"/s/{study.slug}/")
-    assert page["X-Frame-Options"] == "SAMEORIGIN"
+    assert page["X-Frame-Options"] == "DENY"
     settings.PARTICIPANT_FRAME_ANCESTORS = "https://www.mturk.com"
     page = client.get(f"/s/{study.slug}/")
     assert "X-Frame-Options" not in page
