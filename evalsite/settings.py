@@ -104,6 +104,14 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "static")))
 # per-session opaque URLs (studies.views.participant_media), staff through the admin.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()
 MEDIA_URL = "/media-not-public/"
+# Production: Django only authorises a media request and hands the file to nginx under this
+# internal prefix (X-Accel-Redirect; see deploy/nginx/foley-eval.conf), so no stimulus byte
+# goes through a Python worker. Empty (the default, and with DEBUG): Django serves the bytes.
+MEDIA_ACCEL_REDIRECT = env_str("MEDIA_ACCEL_REDIRECT", "")
+if MEDIA_ACCEL_REDIRECT and not (
+    MEDIA_ACCEL_REDIRECT.startswith("/") and MEDIA_ACCEL_REDIRECT.endswith("/")
+):
+    raise ImproperlyConfigured("MEDIA_ACCEL_REDIRECT must start and end with '/', e.g. /_media/")
 
 # Session creation limits (429 past them): per client address per hour, per study per minute.
 PARTICIPANT_SESSIONS_PER_ADDRESS_PER_HOUR = env_int(

@@ -15,6 +15,13 @@ from pathlib import Path
 from studies.models import Item
 
 FREE_HEADER = 8  # a box is at least size (4 bytes) + type (4 bytes)
+# Every version gets this modification time: a web server's Last-Modified and ETag (nginx's is
+# mtime-size) would otherwise tell the order in which the systems' clips were made.
+FIXED_MTIME = 946_684_800  # 2000-01-01T00:00:00Z
+
+
+def fix_mtime(path: Path) -> None:
+    os.utime(path, (FIXED_MTIME, FIXED_MTIME))
 
 
 def _trailing_free(path: Path) -> int:
@@ -90,6 +97,8 @@ def item_version_sizes(item: Item) -> dict[str, int]:
 def item_versions_equalize(item: Item) -> int:
     """Pad every version of the item to the size of its largest; returns the files padded."""
     paths = [p for p in (_local_path(f) for f in _versions(item)) if p and p.is_file()]
+    for path in paths:
+        fix_mtime(path)
     if len(paths) < 2:
         return 0
     sizes = {p: p.stat().st_size for p in paths}
@@ -102,6 +111,7 @@ def item_versions_equalize(item: Item) -> int:
     for path in paths:
         if sizes[path] != target:
             pad_to(path, target)
+            fix_mtime(path)
             padded += 1
     return padded
 
