@@ -207,12 +207,20 @@ class Rater:
             url + "screen/device",
             data={"width": "1440", "height": "900", "csrfmiddlewaretoken": self._csrf()},
         )
+        # The script reads the sounds' answers from the database (a real rater hears them),
+        # then closes its connection: one per rater thread would exhaust the server.
+        from django.db import connection
+
         session = Session.objects.get(token=self.token)
+        items = list(
+            ScreeningItem.objects.filter(session=session).select_related("sound").order_by("index")
+        )
+        connection.close()
         answers = {}
-        for item in ScreeningItem.objects.filter(session=session).order_by("index"):
+        for item in items:
             self._media("screening sound", f"{url}a/{item.token}")
             self._play(f"{url}a/{item.token}/event", {}, item.duration_s)
-            answers[f"r-{item.token}"] = str(item.answer)  # the script knows the answers
+            answers[f"r-{item.token}"] = str(item.answer)
         page = self._call(
             "screening answers",
             "POST",
