@@ -113,6 +113,41 @@ if MEDIA_ACCEL_REDIRECT and not (
 ):
     raise ImproperlyConfigured("MEDIA_ACCEL_REDIRECT must start and end with '/', e.g. /_media/")
 
+# Where stimuli are stored: "local" (MEDIA_ROOT, the default) or "s3", an S3-compatible bucket
+# through django-storages (AWS S3, MinIO, Ceph, R2, ...). Keys are random; participants and staff
+# get presigned URLs valid for MEDIA_URL_EXPIRE_S, so media bytes never pass through Django.
+STORAGE_BACKEND = env_str("STORAGE_BACKEND", "local")
+MEDIA_URL_EXPIRE_S = env_int("MEDIA_URL_EXPIRE_S", 600, minimum=10)
+if STORAGE_BACKEND == "s3":
+    if not env_str("S3_BUCKET", ""):
+        raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs S3_BUCKET (the bucket's name)")
+    _endpoint = env_str("S3_ENDPOINT_URL", "") or None
+    STORAGES = {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": env_str("S3_BUCKET", ""),
+                "endpoint_url": _endpoint,
+                "region_name": env_str("S3_REGION", "") or None,
+                # Empty: boto3's usual chain (AWS_ACCESS_KEY_ID..., a profile, an instance role).
+                "access_key": env_str("S3_ACCESS_KEY_ID", "") or None,
+                "secret_key": env_str("S3_SECRET_ACCESS_KEY", "") or None,
+                "location": env_str("S3_PREFIX", ""),
+                "querystring_auth": True,
+                "querystring_expire": MEDIA_URL_EXPIRE_S,
+                "signature_version": "s3v4",
+                # Self-hosted servers (MinIO, moto) want path-style addressing.
+                "addressing_style": "path" if _endpoint else None,
+                "file_overwrite": True,  # names are random; a rewrite (padding) keeps its name
+                "default_acl": None,  # private: objects are only reachable through signed URLs
+                "object_parameters": {},  # no metadata on any object
+            },
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+elif STORAGE_BACKEND != "local":
+    raise ImproperlyConfigured(f"STORAGE_BACKEND must be local or s3, not {STORAGE_BACKEND!r}")
+
 # Session creation limits (429 past them): per client address per hour, per study per minute.
 PARTICIPANT_SESSIONS_PER_ADDRESS_PER_HOUR = env_int(
     "PARTICIPANT_SESSIONS_PER_ADDRESS_PER_HOUR", 30, minimum=1

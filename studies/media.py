@@ -1,7 +1,8 @@
 """Serving stimulus files with HTTP Range support (Safari will not play video without it).
 
 Responses carry no file name and no caching hints that outlive the session. In production the
-bytes are sent by nginx (X-Accel-Redirect), which sees only the authorised, random file name.
+bytes are sent by nginx (X-Accel-Redirect), which sees only the authorised, random file name,
+or by the object store: the browser is redirected to a short-lived presigned URL.
 """
 
 import mimetypes
@@ -11,7 +12,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+
+from studies import storage
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 64 * 1024
@@ -68,6 +71,20 @@ def _accel_redirect(path: str, content_type: str) -> HttpResponse | None:
     response = HttpResponse(content_type=content_type)
     response["X-Accel-Redirect"] = prefix + quote(full.relative_to(root).as_posix())
     return _finish(response)
+
+
+def serve_stored(request, field_file) -> HttpResponse:
+    """A stored file, after the caller has authorised the request: from disk (or nginx), or by
+    a redirect to a presigned URL of the bucket. Raises FileNotFoundError for a missing file."""
+    path = storage.local_path(field_file)
+    if path is not None:
+        return serve_file(request, str(path))
+    if not field_file:
+        raise FileNotFoundError("no file")
+    response = HttpResponseRedirect(storage.signed_url(field_file))
+    # The signed URL expires: the redirect itself must never be reused from a cache.
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def serve_file(request, path: str) -> HttpResponse:

@@ -10,13 +10,16 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.files.storage import default_storage
+from django.db.models import FileField
+from django.db.models.fields.files import FieldFile
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from studies import arrivals, media, selectors, services
+from studies import arrivals, media, selectors, services, storage
 from studies.errors import StudyError
 from studies.forms import (
     DeviceForm,
@@ -394,7 +397,7 @@ def screening_media(request: HttpRequest, slug: str, token: str, item_token: str
     if item is None or not screening_device_done(session):
         raise Http404("No such sound.")
     try:
-        return media.serve_file(request, item.media_file.path)
+        return media.serve_stored(request, item.media_file)
     except (FileNotFoundError, ValueError):
         raise Http404("No such sound.") from None
 
@@ -480,12 +483,8 @@ def participant_media(request: HttpRequest, slug: str, token: str, slot_token: s
     if slot is None:
         raise Http404("No such video.")
     try:
-        path = slot.media_file.path
-    except (ValueError, NotImplementedError):
-        raise Http404("No such video.") from None
-    try:
-        return media.serve_file(request, path)
-    except FileNotFoundError:
+        return media.serve_stored(request, slot.media_file)
+    except (FileNotFoundError, ValueError):
         raise Http404("No such video.") from None
 
 
@@ -496,6 +495,11 @@ def staff_media(request: HttpRequest, path: str) -> HttpResponse:
     root = settings.MEDIA_ROOT
     if "\x00" in path:
         raise Http404("No such file.")
+    if not storage.is_local():
+        field_file = FieldFile(None, FileField(), path)
+        if ".." in path.split("/") or not default_storage.exists(path):
+            raise Http404("No such file.")
+        return media.serve_stored(request, field_file)
     full = (root / path).resolve()
     if root not in full.parents or not full.is_file():
         raise Http404("No such file.")

@@ -13,7 +13,6 @@ import random
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -22,7 +21,7 @@ from django.utils import timezone
 from studies import listening
 from studies.errors import AnswerRejected, NotFound, StudyError
 from studies.models import ScreeningItem, ScreeningKind, ScreeningSound, Session, Study
-from studies.stimuli.sizes import fix_mtime
+from studies.storage import stamp
 
 # Smallest screen the trial pages are laid out for (CSS pixels).
 MIN_SCREEN = (800, 500)
@@ -69,7 +68,7 @@ def screening_pool_ensure(*, study: Study) -> int:
                 )
                 sound.media.save("sound.wav", ContentFile(screening.wav_bytes(audio)), save=False)
                 sound.save()
-                fix_mtime(Path(sound.media.path))
+                stamp([sound.media])
                 made += 1
     return made
 

@@ -36,6 +36,7 @@ from foley_models.render import ffmpeg, loudness
 from foley_models.render.audio_io import read_wav, write_wav
 from foley_models.render.fluidsynth import Renderer
 from foley_models.render.spectral import resample
+from studies import storage
 from studies.errors import StudyError
 from studies.models import CheckClip, CheckKind, Clip, GenerationJob, Item, Study, System, Trial
 from studies.stimuli import checks, sizes
@@ -340,16 +341,17 @@ def _video(run: _Run, item: Item) -> Path:
     if item.pk not in run.videos:
         if not item.video:
             raise StudyError(f"item {item.key} has no video")
-        source = Path(item.video.path)
-        fps = item.fps or ffmpeg.frame_rate(source)  # items added by hand may lack it
-        n_frames = int(round(item.duration_s * fps))
-        run.videos[item.pk] = ffmpeg.cut_video(
-            source,
-            run.work / f"item-{item.pk}.mp4",
-            start_s=0.0,
-            n_frames=n_frames,
-            fps=fps,
-        )
+        run.work.mkdir(parents=True, exist_ok=True)
+        with storage.local_copy(item.video, run.work) as source:
+            fps = item.fps or ffmpeg.frame_rate(source)  # items added by hand may lack it
+            n_frames = int(round(item.duration_s * fps))
+            run.videos[item.pk] = ffmpeg.cut_video(
+                source,
+                run.work / f"item-{item.pk}.mp4",
+                start_s=0.0,
+                n_frames=n_frames,
+                fps=fps,
+            )
     return run.videos[item.pk]
 
 
@@ -437,7 +439,8 @@ def _item_audio(run: _Run, item: Item) -> tuple[np.ndarray, str]:
                 f"item {item.key} has neither reference audio nor a clip to check with"
             )
         source, origin = clip.media, f"soundtrack of system {clip.system.key}"
-    wav = ffmpeg.extract_audio(Path(source.path), run.work / f"ref-{item.pk}.wav", sample_rate=rate)
+    with storage.local_copy(source, run.work) as path:
+        wav = ffmpeg.extract_audio(path, run.work / f"ref-{item.pk}.wav", sample_rate=rate)
     audio, _ = read_wav(wav)
     wav.unlink()
     return audio, origin

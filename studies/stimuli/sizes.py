@@ -10,18 +10,13 @@ rewritten through a temporary file and a rename, so a reader never sees half a f
 import os
 import struct
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
+from studies import storage
 from studies.models import Item
 
 FREE_HEADER = 8  # a box is at least size (4 bytes) + type (4 bytes)
-# Every version gets this modification time: a web server's Last-Modified and ETag (nginx's is
-# mtime-size) would otherwise tell the order in which the systems' clips were made.
-FIXED_MTIME = 946_684_800  # 2000-01-01T00:00:00Z
-
-
-def fix_mtime(path: Path) -> None:
-    os.utime(path, (FIXED_MTIME, FIXED_MTIME))
 
 
 def _trailing_free(path: Path) -> int:
@@ -77,56 +72,47 @@ def _versions(item: Item) -> list:
     return [c.media for c in item.clips.all()] + [c.media for c in item.check_clips.all()]
 
 
-def _local_path(field_file) -> Path | None:
-    try:
-        return Path(field_file.path)
-    except (ValueError, NotImplementedError):
-        return None
-
-
 def item_version_sizes(item: Item) -> dict[str, int]:
     """Stored name -> byte length of every version of the item whose file exists."""
-    sizes = {}
-    for field_file in _versions(item):
-        path = _local_path(field_file)
-        if path is not None and path.is_file():
-            sizes[field_file.name] = path.stat().st_size
-    return sizes
+    return {f.name: storage.size(f) for f in _versions(item) if storage.exists(f)}
 
 
 def item_versions_equalize(item: Item) -> int:
-    """Pad every version of the item to the size of its largest; returns the files padded."""
-    paths = [p for p in (_local_path(f) for f in _versions(item)) if p and p.is_file()]
-    for path in paths:
-        fix_mtime(path)
-    if len(paths) < 2:
-        return 0
-    sizes = {p: p.stat().st_size for p in paths}
-    content = {p: sizes[p] - _trailing_free(p) for p in paths}
-    target = max(sizes.values())
-    # A box has a header: a file short of the target by 1-7 bytes needs a larger target.
-    if any(0 < target - content[p] < FREE_HEADER for p in paths):
-        target = max(content.values()) + FREE_HEADER
+    """Pad every version of the item to the size of its largest and hide when each was made
+    (storage.stamp); returns the files padded. Works on local disk and in a bucket."""
+    files = [f for f in _versions(item) if storage.exists(f)]
     padded = 0
-    for path in paths:
-        if sizes[path] != target:
-            pad_to(path, target)
-            fix_mtime(path)
-            padded += 1
+    # Sizes first (a HEAD request in a bucket): files are fetched only when one must be padded.
+    if len({storage.size(f) for f in files}) > 1:
+        with tempfile.TemporaryDirectory(prefix="equalize-") as work, ExitStack() as stack:
+            local = {f.name: stack.enter_context(storage.local_copy(f, Path(work))) for f in files}
+            sizes = {name: p.stat().st_size for name, p in local.items()}
+            content = {name: sizes[name] - _trailing_free(p) for name, p in local.items()}
+            target = max(sizes.values())
+            # A box has a header: a file short of the target by 1-7 bytes needs a larger target.
+            if any(0 < target - content[n] < FREE_HEADER for n in local):
+                target = max(content.values()) + FREE_HEADER
+            for field_file in files:
+                path = local[field_file.name]
+                if sizes[field_file.name] != target:
+                    pad_to(path, target)
+                    if storage.local_path(field_file) is None:
+                        storage.replace_content(field_file, path)
+                    padded += 1
+    storage.stamp(files)
     return padded
 
 
 def upload_prepare(row) -> None:
-    """A clip or check clip uploaded by hand: its audio re-encoded in place like generated
-    clips (CBR MP3, video copied, metadata stripped) and its duration read from the file, so
-    its size says nothing about its content. Raises FFmpegError for a file ffmpeg cannot read."""
+    """A clip or check clip uploaded by hand: its audio re-encoded like generated clips (CBR
+    MP3, video copied, metadata stripped) and its duration read from the file, so its size says
+    nothing about its content. Raises FFmpegError for a file ffmpeg cannot read."""
     from foley_models.render import ffmpeg
 
-    path = _local_path(row.media)
-    if path is None:
-        return
-    tmp = path.with_name(f".upload-{path.name}")
-    ffmpeg.reencode_audio(path, tmp)
-    os.replace(tmp, path)
-    row.duration_s = ffmpeg.duration_s(path)
+    with tempfile.TemporaryDirectory(prefix="upload-") as work:
+        with storage.local_copy(row.media, Path(work)) as path:
+            tmp = Path(work) / f"reencoded{path.suffix}"
+            ffmpeg.reencode_audio(path, tmp)
+            row.duration_s = ffmpeg.duration_s(tmp)
+            storage.replace_content(row.media, tmp)
     row.save(update_fields=["duration_s"])

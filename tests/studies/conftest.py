@@ -14,3 +14,22 @@ def media_library(tmp_path_factory) -> MediaLibrary:
 @pytest.fixture(autouse=True)
 def _media_root(settings, media_library):
     settings.MEDIA_ROOT = media_library.root
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """One moto S3 server (a real HTTP server, in its own process) for the test run."""
+    from tests.servers import start_s3, stop
+
+    server = start_s3(tmp_path_factory.mktemp("s3") / "moto.log")
+    yield server
+    stop(server.process)
+
+
+@pytest.fixture
+def s3_storage(settings, s3_server):
+    """Stimuli in a fresh bucket of the local S3 server, as STORAGE_BACKEND=s3 configures."""
+    bucket = s3_server.new_bucket()
+    settings.STORAGES = s3_server.storages_setting(bucket)
+    settings.STORAGE_BACKEND = "s3"
+    return s3_server, bucket
