@@ -44,8 +44,8 @@ def main() -> None:
     from studies import services
     from studies.models import System
     from studies.stimuli.checkpoints import checkpoint_register
-    from studies.stimuli.generation import generation_job_create, generation_job_run
     from studies.stimuli.items import items_import
+    from studies.stimuli.jobs import generation_job_create, generation_job_run
 
     call_command("migrate", verbosity=0)
     rows = [checkpoint_register(path=p) for p in args.checkpoint]

@@ -148,6 +148,9 @@ if STORAGE_BACKEND == "s3":
 elif STORAGE_BACKEND != "local":
     raise ImproperlyConfigured(f"STORAGE_BACKEND must be local or s3, not {STORAGE_BACKEND!r}")
 
+# Where a generation worker keeps checkpoints it fetched from the object store by sha256.
+CHECKPOINT_CACHE_DIR = Path(env_str("CHECKPOINT_CACHE_DIR", str(DATA_DIR / "checkpoint-cache")))
+
 # Session creation limits (429 past them): per client address per hour, per study per minute.
 PARTICIPANT_SESSIONS_PER_ADDRESS_PER_HOUR = env_int(
     "PARTICIPANT_SESSIONS_PER_ADDRESS_PER_HOUR", 30, minimum=1
@@ -227,6 +230,12 @@ else:
         "immediate": False,
         "consumer": {"workers": 1, "worker_type": "thread"},
     }
+
+# The worker (run_huey) reads every live study's submissions this often and releases the items
+# of returned and timed-out participants (manage.py sync_submissions does it by hand).
+SYNC_SUBMISSIONS_EVERY_MINUTES = env_int("SYNC_SUBMISSIONS_EVERY_MINUTES", 5, minimum=1)
+if 60 % SYNC_SUBMISSIONS_EVERY_MINUTES:
+    raise ImproperlyConfigured("SYNC_SUBMISSIONS_EVERY_MINUTES must divide 60 (1, 2, 5, 10, ...)")
 
 LOGGING = {
     "version": 1,

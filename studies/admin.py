@@ -167,7 +167,7 @@ class StudyAdmin(admin.ModelAdmin):
     def generate_clips(self, request, queryset):
         for study in queryset:
             try:
-                from studies.stimuli.generation import (
+                from studies.stimuli.jobs import (
                     generation_job_create,
                 )  # torch: not at start-up
 

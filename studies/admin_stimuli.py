@@ -83,7 +83,7 @@ class GenerationJobForm(forms.ModelForm):
         if self.errors:
             return data
         try:
-            from studies.stimuli.generation import generation_job_create  # torch: not at start-up
+            from studies.stimuli.jobs import generation_job_create  # torch: not at start-up
 
             self.job = generation_job_create(
                 study=data["study"],

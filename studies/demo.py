@@ -18,8 +18,8 @@ from studies import services
 from studies.errors import StudyError
 from studies.models import Study
 from studies.stimuli.checkpoints import checkpoint_register
-from studies.stimuli.generation import generation_job_create, generation_job_run
 from studies.stimuli.items import items_import
+from studies.stimuli.jobs import generation_job_create, generation_job_run
 
 DEMO_SYSTEMS = (
     ("foley_music", "Foley Music (graph-transformer, MIDI)"),

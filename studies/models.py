@@ -349,6 +349,9 @@ class Session(models.Model):
         SCREENED_OUT = "screened", "Screened out (asked to return)"
         ACTIVE = "active", "In progress"
         COMPLETED = "completed", "Completed"
+        # The platform says the participant returned the study or timed out: they withdrew, so
+        # their votes are not used and their unanswered trials go back to allocation.
+        ABANDONED = "abandoned", "Returned or timed out"
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="sessions")
     participant = models.OneToOneField(
@@ -670,6 +673,45 @@ class GenerationJob(models.Model):
 
     def __str__(self) -> str:
         return f"generation job {self.pk} for {self.study.slug} ({self.status})"
+
+
+class GenerationTask(models.Model):
+    """One share of a generation job that any worker can take from the queue: one system's
+    clips for a batch of items (phase 1), or check material for a batch of items (phase 2, once
+    every clip exists). Idempotent: what exists is skipped, so a retried task makes nothing
+    twice."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting for the clips"  # a check task, until phase 1 is over
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    CLIPS, CHECKS = 1, 2
+
+    job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="tasks")
+    phase = models.PositiveSmallIntegerField(default=CLIPS)
+    system = models.ForeignKey(
+        "System", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    item_ids = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the last run.")
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "phase", "id"]
+
+    def __str__(self) -> str:
+        what = f"system {self.system.key}" if self.system_id else "checks"
+        return f"task {self.pk} of job {self.job_id} ({what}, {len(self.item_ids)} items)"
 
 
 class LoginFailure(models.Model):

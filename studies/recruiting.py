@@ -181,6 +181,35 @@ def _matched(study: Study, adapters: dict | None):
             yield recruitment, adapter, submission, decisions.get(key)
 
 
+def study_sync(*, study: Study, adapters: dict | None = None) -> dict:
+    """Read every submission from the study's platforms and mark the sessions of those that
+    returned the study or timed out as abandoned (services.session_abandon): their votes are not
+    used and their items go back to allocation at once. The platforms re-open those places
+    themselves. Run by the worker every SYNC_SUBMISSIONS_EVERY_MINUTES (studies.tasks)."""
+    from studies.models import Session
+    from studies.services import session_abandon
+
+    counts = {"submissions": 0, "abandoned": 0, "newly_abandoned": 0}
+    for recruitment in study.recruitments.exclude(remote_id=""):
+        adapter = (adapters or {}).get(recruitment.recruiter) or recruiter_for(recruitment)
+        if not adapter.abandoned_statuses:
+            continue
+        withdrawn = []
+        for submission in adapter.submissions(recruitment):
+            counts["submissions"] += 1
+            if submission.status in adapter.abandoned_statuses:
+                withdrawn.append(submission.participant_id)
+        sessions = Session.objects.filter(
+            study=study,
+            participant__source=recruitment.recruiter,
+            participant__external_id__in=withdrawn,
+        )
+        for session in sessions:
+            counts["abandoned"] += 1
+            counts["newly_abandoned"] += session_abandon(session=session)
+    return counts
+
+
 def study_review(*, study: Study, dry_run: bool = False, adapters: dict | None = None):
     """Approve or reject every submission by the review rules, mark whose votes are used, and
     return one row per submission. With dry_run nothing is sent or changed."""

@@ -1,9 +1,23 @@
-"""Background jobs, run by huey's consumer (`manage.py run_huey`; ./run demo starts one)."""
+"""Background jobs, run by huey's consumer (`manage.py run_huey`; ./run demo starts one).
 
+A generation job is split into tasks (studies.stimuli.jobs) that go on the queue one by one, so
+with Redis (HUEY_REDIS_URL) any number of workers, on any machines, share one study's job.
+"""
+
+import logging
+
+from django.conf import settings
 from django.db import transaction
-from huey.contrib.djhuey import db_task
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
 
-from studies.models import GenerationJob
+from studies.models import GenerationJob, GenerationTask, Study
+
+log = logging.getLogger(__name__)
+
+# Huey re-runs a task that raised; the task itself counts attempts (jobs.MAX_ATTEMPTS = 3).
+TASK_RETRIES = 2
+TASK_RETRY_DELAY_S = 5
 
 
 @db_task(retries=0)
@@ -11,11 +25,43 @@ def generation_job_task(job_id: int) -> str:
     job = GenerationJob.objects.select_related("study").get(pk=job_id)
     if job.status != GenerationJob.Status.QUEUED:
         return f"job {job_id} is {job.status}; nothing to do"
-    from studies.stimuli.generation import generation_job_run  # torch: not at start-up
+    from studies.stimuli.jobs import generation_job_start  # torch: not at start-up
 
-    return generation_job_run(job=job).status
+    tasks = generation_job_start(job=job)
+    for task in tasks:
+        generation_task_task(task.pk)
+    return f"job {job_id}: {len(tasks)} tasks queued"
+
+
+@db_task(retries=TASK_RETRIES, retry_delay=TASK_RETRY_DELAY_S)
+def generation_task_task(task_id: int) -> str:
+    from studies.stimuli.jobs import generation_task_run
+
+    task = GenerationTask.objects.get(pk=task_id)
+    following = generation_task_run(task=task, retry=True)
+    for other in following:
+        generation_task_task(other.pk)
+    return f"task {task_id}: {len(following)} more queued"
 
 
 def generation_job_enqueue(*, job: GenerationJob) -> None:
-    """Queue the job for the worker once the row that describes it is committed."""
+    """Queue the job for the workers once the row that describes it is committed."""
     transaction.on_commit(lambda: generation_job_task(job.pk))
+
+
+@db_periodic_task(crontab(minute=f"*/{settings.SYNC_SUBMISSIONS_EVERY_MINUTES}"))
+def sync_submissions_task() -> dict:
+    """Every few minutes: notice returned and timed-out submissions of every live study, so
+    their items go back to allocation within minutes instead of when the leases run out."""
+    from studies.recruiters.base import RecruiterError
+    from studies.recruiting import study_sync
+
+    results = {}
+    studies = Study.objects.filter(status=Study.Status.LIVE, recruitments__isnull=False)
+    for study in studies.distinct():
+        try:
+            results[study.slug] = study_sync(study=study)
+        except RecruiterError as exc:  # one platform failing must not stop the other studies
+            log.warning("sync_submissions %s: %s", study.slug, exc)
+            results[study.slug] = {"error": str(exc)}
+    return results

@@ -181,6 +181,12 @@ def arrive(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
+ABANDONED_MESSAGE = (
+    "This session has ended: the study was returned or timed out on the recruiting platform. "
+    "Thank you for your time."
+)
+
+
 @frameable
 @participant_view
 @require_GET
@@ -190,6 +196,8 @@ def session_page(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     session = _session_or_404(request, study, token)
     if session.status == Session.Status.COMPLETED:
         return _completion(request, session)
+    if session.status == Session.Status.ABANDONED:
+        return _message(request, ABANDONED_MESSAGE, status=410)
     if session.status == Session.Status.CONSENT:
         if study.status == Study.Status.CLOSED:
             return _message(request, selectors.study_closed_message(study=study), status=409)

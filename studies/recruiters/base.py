@@ -55,6 +55,8 @@ class Recruiter:
     """What every adapter implements. `recruitment` is a studies.models.Recruitment."""
 
     key = ""
+    # Platform statuses meaning the participant withdrew (returned the study, timed out).
+    abandoned_statuses: frozenset[str] = frozenset()
     # Whether a repeated call can never change anything twice at the platform.
     idempotent = {
         "create": False,

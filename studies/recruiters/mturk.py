@@ -79,6 +79,8 @@ def _send(method, **kwargs) -> dict:
 
 
 class MTurk(Recruiter):
+    # MTurk lists no returned or abandoned assignment (only submitted ones), so none is seen
+    # here: their trials free up when the lease runs out, and MTurk offers the assignment again.
     key = "mturk"
     idempotent = {
         "create": True,

@@ -25,6 +25,8 @@ MIN_REJECTION_MESSAGE = 100
 
 
 class Prolific(Recruiter):
+    # Prolific re-opens the place of a returned or timed-out submission by itself.
+    abandoned_statuses = frozenset({"RETURNED", "TIMED-OUT"})
     key = "prolific"
     idempotent = {
         "create": False,

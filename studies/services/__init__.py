@@ -299,6 +299,27 @@ def _stored_answer(trial: Trial) -> AnswerResult:
 # --- review ----------------------------------------------------------------------------------
 
 
+def session_abandon(*, session: Session, now: datetime | None = None) -> bool:
+    """The platform reports the participant returned the study or timed out: they withdrew.
+    Their votes are no longer used and their unanswered trials release their items at once
+    (rather than when the lease runs out), so allocation gives them to the next participant.
+    Returns whether anything changed."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Session.objects.select_for_update().get(pk=session.pk)
+        # Screened-out participants are asked to return: that is no dropout, and they hold no
+        # trial. A completed session returned on the platform was withdrawn all the same.
+        if locked.status in (Session.Status.ABANDONED, Session.Status.SCREENED_OUT):
+            return False
+        locked.status = Session.Status.ABANDONED
+        locked.excluded = True
+        locked.save(update_fields=["status", "excluded"])
+        locked.trials.filter(answered_at__isnull=True, lease_expires_at__gt=now).update(
+            lease_expires_at=now
+        )
+    return True
+
+
 def sessions_set_use(*, study: Study, use: dict[int, bool]) -> int:
     """Mark sessions' votes as used (or excluded) after review, in one transaction; excluded
     sessions' items count as missing votes, so allocation gives them to new participants."""

@@ -16,7 +16,7 @@ def ensure_answerable(session: Session) -> None:
         raise StudyError("Please give your consent first.", status=409)
     if session.status == Session.Status.SCREENING:
         raise StudyError("Please finish the sound checks first.", status=409)
-    if session.status == Session.Status.SCREENED_OUT:
+    if session.status in (Session.Status.SCREENED_OUT, Session.Status.ABANDONED):
         raise StudyError("This session has ended.", status=409)
 
 

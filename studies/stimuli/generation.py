@@ -8,9 +8,9 @@ ceiling, mux it with the item's silent video (prepared once per item, H.264, str
 MP4 (constant-bitrate audio: every version of an item has one byte length) and store it
 under a random name. Provenance lives in the database only.
 
-Resumable: each clip is written to a temporary file, renamed, then saved with its row in one
-transaction; clips that exist are skipped unless `force`. A failure is recorded on the job (item,
-system, error) and the job goes on with the rest.
+Resumable: each clip is written to a temporary file, then stored and saved with its row in one
+transaction; clips that exist are skipped unless `force`. A failure is recorded on the task (item,
+system, error) and the task goes on with the rest. Jobs and their tasks: studies.stimuli.jobs.
 """
 
 import dataclasses
@@ -18,7 +18,6 @@ import gc
 import hashlib
 import logging
 import os
-import shutil
 import tempfile
 import time
 import traceback
@@ -29,7 +28,6 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import File
 from django.db import transaction
-from django.utils import timezone
 
 from foley_models import load_generator
 from foley_models.render import ffmpeg, loudness
@@ -38,9 +36,18 @@ from foley_models.render.fluidsynth import Renderer
 from foley_models.render.spectral import resample
 from studies import storage
 from studies.errors import StudyError
-from studies.models import CheckClip, CheckKind, Clip, GenerationJob, Item, Study, System, Trial
+from studies.models import (
+    CheckClip,
+    CheckKind,
+    Clip,
+    GenerationJob,
+    GenerationTask,
+    Item,
+    System,
+    Trial,
+)
 from studies.stimuli import checks, sizes
-from studies.stimuli.checkpoints import checkpoint_verify
+from studies.stimuli.checkpoints import checkpoint_local
 
 log = logging.getLogger(__name__)
 
@@ -61,145 +68,85 @@ class StimulusFormat:
         )
 
 
-# --- jobs -------------------------------------------------------------------------------------
-
-
-def generation_job_create(
-    *,
-    study: Study,
-    systems: list[str] | None = None,
-    device: str = "auto",
-    batch_size: int = 8,
-    force: bool = False,
-    checks: bool = True,
-) -> GenerationJob:
-    """A queued job, after checking its options (unknown systems, force on a study with trials,
-    systems without a checkpoint are errors now rather than in the worker)."""
-    keys = list(systems or [])
-    known = set(study.systems.values_list("key", flat=True))
-    unknown = sorted(set(keys) - known)
-    if unknown:
-        raise StudyError(
-            f"{study.slug} has no system {', '.join(unknown)} (it has {sorted(known)})"
-        )
-    if batch_size < 1:
-        raise StudyError("the batch size must be at least 1")
-    if force and Trial.objects.filter(item__study=study).exists():
-        raise StudyError(
-            f"{study.slug} already has trials: replacing its clips would change what earlier "
-            "raters heard; make a new study instead of using force"
-        )
-    chosen = study.systems.filter(key__in=keys) if keys else study.systems.all()
-    # A system needs a checkpoint only where it has clips to make (uploaded clips need none).
-    missing = [
-        s.key
-        for s in chosen
-        if s.checkpoint_id is None
-        and (force or Item.objects.filter(study=study).exclude(clips__system=s).exists())
-    ]
-    if missing:
-        raise StudyError(
-            f"systems without a registered checkpoint: {', '.join(missing)} "
-            "(register one in the admin, or `manage.py register_checkpoint`)"
-        )
-    return GenerationJob.objects.create(
-        study=study,
-        systems=keys,
-        device=device,
-        batch_size=batch_size,
-        force=force,
-        checks=checks,
-    )
+# --- one task's run ---------------------------------------------------------------------------
 
 
 @dataclass
 class _Run:
+    """What one task (studies.stimuli.jobs) carries while it makes clips."""
+
     job: GenerationJob
+    task: GenerationTask
     fmt: StimulusFormat
     work: Path
     progress: object = None
+    after_advance: object = None  # refreshes the job's totals from its tasks
     videos: dict = field(default_factory=dict)  # item pk -> prepared silent video
 
     def advance(self, *, failed: dict | None = None) -> None:
-        job = self.job
+        task = self.task
         if failed is None:
-            job.done += 1
+            task.done += 1
         else:
-            job.failed += 1
-            job.errors = [*job.errors, failed]
-            log.warning("generation job %s: %s", job.pk, failed)
-        job.save(update_fields=["done", "failed", "errors", "updated_at"])
+            task.failed += 1
+            task.errors = [*task.errors, failed]
+            log.warning("generation job %s: %s", self.job.pk, failed)
+        task.save(update_fields=["done", "failed", "errors"])
+        if self.after_advance:
+            self.after_advance()
         if self.progress:
-            self.progress(job)
+            self.progress(self.job)
 
 
-def generation_job_run(*, job: GenerationJob, progress=None) -> GenerationJob:
-    """Run a job to the end. Failures of single clips or systems are recorded on the job and
-    the rest go on; an unexpected error marks the job failed and is raised."""
-    study = job.study
-    # One job at a time per study: an older job still marked running was killed midway.
-    GenerationJob.objects.filter(study=study, status=GenerationJob.Status.RUNNING).exclude(
-        pk=job.pk
-    ).update(status=GenerationJob.Status.INTERRUPTED, finished_at=timezone.now())
-    job.status, job.started_at = GenerationJob.Status.RUNNING, timezone.now()
-    job.done = job.failed = 0
-    job.errors, job.message = [], ""
-    job.save()
-    work = Path(settings.MEDIA_ROOT) / "work" / f"job-{job.pk}"
-    run = _Run(job=job, fmt=StimulusFormat.from_settings(), work=work, progress=progress)
-    started = time.monotonic()
-    try:
-        systems = list(study.systems.select_related("checkpoint").order_by("id"))
-        if job.systems:
-            systems = [s for s in systems if s.key in job.systems]
-        items = list(study.items.order_by("id"))
-        todo = {s.pk: [i for i in items if job.force or not _has_clip(i, s)] for s in systems}
-        check_todo = [i for i in items if job.checks and (job.force or not _has_checks(i))]
-        job.total = sum(len(v) for v in todo.values()) + len(check_todo)
-        job.save(update_fields=["total", "updated_at"])
-        for system in systems:
-            if todo[system.pk]:
-                _run_system(run, system, todo[system.pk])
-        for item in check_todo:
-            try:
-                _make_checks(run, item)
-                run.advance()
-            except Exception as exc:  # one item's check material failing must not stop others
-                run.advance(failed=_failure(item, None, exc))
-        for item in items:
-            _equalize(item)
-    except BaseException as exc:
-        job.status = GenerationJob.Status.FAILED
-        if isinstance(exc, Exception):
-            job.message = f"{type(exc).__name__}: {exc}"
-        else:  # killed (KeyboardInterrupt, SystemExit): the next run finishes the work
-            job.status = GenerationJob.Status.INTERRUPTED
-        job.finished_at = timezone.now()
-        job.save()
-        raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    job.status = GenerationJob.Status.DONE_WITH_ERRORS if job.failed else GenerationJob.Status.DONE
-    job.finished_at = timezone.now()
-    job.message = (
-        f"{job.done} made, {job.failed} failed of {job.total} in {time.monotonic() - started:.1f} s"
-    )
-    job.save()
-    return job
+def provenance_of_run(run: _Run) -> dict:
+    return {"job": run.job.pk, "task": run.task.pk, "worker": run.task.worker}
 
 
-def _equalize(item: Item) -> None:
+def clips_make(run: _Run, system: System, items: list[Item]) -> None:
+    """The system's clips for these items; items whose clip exists (made by this job, when
+    it forces) count as done without work, so a retried task makes nothing twice."""
+    todo = []
+    for item in items:
+        clip = Clip.objects.filter(item=item, system=system).first()
+        if clip is not None and (not run.job.force or clip.provenance.get("job") == run.job.pk):
+            run.advance()
+        else:
+            todo.append(item)
+    if todo:
+        _run_system(run, system, todo)
+
+
+def checks_make(run: _Run, items: list[Item]) -> None:
+    """Each item's check material, unless it exists (made by this job, when it forces)."""
+    for item in items:
+        done = has_checks(item) and (
+            not run.job.force
+            or CheckClip.objects.filter(item=item, provenance__job=run.job.pk).exists()
+        )
+        if done:
+            run.advance()
+            continue
+        try:
+            _make_checks(run, item)
+            run.advance()
+        except Exception as exc:  # one item's check material failing must not stop others
+            if transient(exc):
+                raise
+            run.advance(failed=failure(item, None, exc))
+
+
+def equalize(item: Item) -> None:
     """Pad the item's versions to one byte length (a no-op for generated clips, which come out
     equal), unless raters already have trials on it: a file must not change under them."""
     if not Trial.objects.filter(item=item).exists():
         sizes.item_versions_equalize(item)
 
 
-def _has_clip(item: Item, system: System) -> bool:
+def has_clip(item: Item, system: System) -> bool:
     return Clip.objects.filter(item=item, system=system).exists()
 
 
-def _has_checks(item: Item) -> bool:
+def has_checks(item: Item) -> bool:
     kinds = set(CheckClip.objects.filter(item=item, is_target=True).values_list("kind", flat=True))
     wanted = {CheckKind.NOISE} | ({CheckKind.SYNC} if _sync_possible(item) else set())
     return wanted <= kinds
@@ -209,7 +156,20 @@ def _sync_possible(item: Item) -> bool:
     return bool(checks.sync_shifts(item.duration_s, 1))
 
 
-def _failure(item: Item | None, system: System | None, exc: BaseException) -> dict:
+def transient(exc: BaseException) -> bool:
+    """An error of the infrastructure (database, object store, network), not of one clip: the
+    task stops and is run again (studies.stimuli.jobs) instead of recording the clip failed."""
+    from botocore.exceptions import ClientError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from django.db import InterfaceError, OperationalError
+
+    if isinstance(exc, ClientError):
+        return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
+    kinds = (ConnectionError, TimeoutError, BotoConnectionError, OperationalError, InterfaceError)
+    return isinstance(exc, kinds)
+
+
+def failure(item: Item | None, system: System | None, exc: BaseException) -> dict:
     return {
         "item": item.key if item else "",
         "system": system.key if system else "",
@@ -226,11 +186,13 @@ def _run_system(run: _Run, system: System, items: list[Item]) -> None:
     try:
         if system.checkpoint is None:
             raise StudyError(f"system {system.key} has no registered checkpoint")
-        digest = checkpoint_verify(checkpoint=system.checkpoint)
-        generator = load_generator(system.checkpoint.path, device=job.device)
+        path, digest = checkpoint_local(checkpoint=system.checkpoint)
+        generator = load_generator(path, device=job.device)
     except Exception as exc:
+        if transient(exc):
+            raise
         for item in items:
-            run.advance(failed=_failure(item, system, exc))
+            run.advance(failed=failure(item, system, exc))
         return
     try:
         groups: dict[tuple, list[Item]] = {}
@@ -275,8 +237,10 @@ def _run_chunk(run, system, generator, digest, chunk, *, fps, layout) -> None:
         )
         seconds = time.monotonic() - started
     except Exception as exc:
+        if transient(exc):
+            raise
         for item in chunk:
-            run.advance(failed=_failure(item, system, exc))
+            run.advance(failed=failure(item, system, exc))
         return
     for item, out in zip(chunk, outputs, strict=True):
         try:
@@ -294,11 +258,14 @@ def _run_chunk(run, system, generator, digest, chunk, *, fps, layout) -> None:
                 "generation_s": round(seconds / len(chunk), 3),
                 "native_sample_rate": native,
                 "midi_notes": _n_notes(out),
+                **provenance_of_run(run),
             }
             _store(run, item, audio, provenance, system=system)
             run.advance()
         except Exception as exc:
-            run.advance(failed=_failure(item, system, exc))
+            if transient(exc):
+                raise
+            run.advance(failed=failure(item, system, exc))
 
 
 def _n_notes(out) -> int | None:
@@ -477,6 +444,7 @@ def _make_checks(run: _Run, item: Item) -> None:
                 is_target=is_target,
                 duration_s=ffmpeg.duration_s(mp4),
                 provenance={
+                    **provenance_of_run(run),
                     "made_from": origin,
                     "loudness_lufs": round(norm.loudness_lufs, 3),
                     **params,

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from studies.errors import StudyError
 from studies.management.commands._shared import get_study
-from studies.stimuli.generation import generation_job_create, generation_job_run
+from studies.stimuli.jobs import generation_job_create, generation_job_run
 
 
 class Command(BaseCommand):

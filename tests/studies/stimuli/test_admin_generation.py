@@ -16,11 +16,14 @@ def queue(tmp_path, monkeypatch):
     return HUEY
 
 
-def _run_worker_once(huey) -> None:
-    """What the consumer (`manage.py run_huey`) does for each message: dequeue and execute."""
-    task = huey.dequeue()
-    assert task is not None, "nothing was queued"
-    huey.execute(task)
+def _run_worker_until_empty(huey) -> int:
+    """What the consumer (`manage.py run_huey`) does: dequeue and execute messages (the job,
+    then the tasks it and they queue) until none is left."""
+    n = 0
+    while (task := huey.dequeue()) is not None:
+        huey.execute(task)
+        n += 1
+    return n
 
 
 @pytest.mark.django_db(transaction=True)
@@ -40,9 +43,11 @@ def test_the_admin_action_queues_a_job_and_the_worker_runs_it(
     assert any(f"job {job.pk}</a> queued" in str(m) for m in get_messages(response.wsgi_request))
     assert queue.pending_count() == 1  # the request returned without generating anything
 
-    _run_worker_once(queue)
+    # The job message, four clip tasks (one per system), then the check task.
+    assert _run_worker_until_empty(queue) == 1 + 4 + 1
     job.refresh_from_db()
     assert job.status == GenerationJob.Status.DONE, job.errors
+    assert job.tasks.filter(status="done").count() == 5
     assert (job.done, job.total) == (10, 10)
     assert Clip.objects.count() == 8 and CheckClip.objects.count() == 16
     page = admin_client.get(f"/admin/studies/generationjob/{job.pk}/change/").content.decode()

@@ -12,7 +12,7 @@ from studies import services
 from studies.errors import StudyError
 from studies.models import CheckClip, CheckKind, Clip, GenerationJob
 from studies.stimuli import generation
-from studies.stimuli.generation import generation_job_create, generation_job_run
+from studies.stimuli.jobs import generation_job_create, generation_job_run
 from tests.studies.stimuli.conftest import KEYS, SYSTEMS, make_generation_study
 
 pytestmark = pytest.mark.django_db
