@@ -8,14 +8,18 @@ cookies: arrives with a code, consents, passes the screen check, plays every scr
 through (real time, fetching it with a range request) and answers it, then for every trial
 fetches the page and each version with a range request, plays the versions one after another
 in real time with events timed as the page sends them, and answers. A share of raters abandons
-at a random point (closes the tab). Bounded: every request has a timeout and the run stops by
-itself.
+at a random point (closes the tab and returns the study on the platform): as the worker's
+periodic sync would, the session is then marked abandoned (its votes unused, its lease released)
+and the re-opened place goes to a new rater. Bounded: every request has a timeout and the run
+stops by itself.
 
 Prints one table: per endpoint p50/p95/p99 and errors, requests/s, answers/s, play-throughs
 refused, and, compared with the database afterwards, votes lost, duplicated, or stored that no
-client sent.
+client sent, and how far every item x criterion cell ended from its target (the study's target
+is what the places give: raters x regular trials / items).
 
     python benchmarks/load_test.py [--raters 50] [--abandon 0.1] [--workers 4] [--postgres]
+                                   [--arrivals-per-s 2]
 """
 
 import argparse
@@ -58,7 +62,10 @@ def _wait_for(port: int, proc: subprocess.Popen, what: str) -> None:
     raise SystemExit(f"{what} did not start in 10 s")
 
 
-def _setup(tmp: Path, database_url: str) -> None:
+N_ITEMS, REGULAR_TRIALS = 6, 3
+
+
+def _setup(tmp: Path, database_url: str, raters: int) -> None:
     os.environ.update(
         DATA_DIR=str(tmp),
         MEDIA_ROOT=str(tmp / "media"),
@@ -84,8 +91,9 @@ def _setup(tmp: Path, database_url: str) -> None:
     build_media_library(tmp / "media")
     make_study(
         slug="load",
-        n_items=3,
-        trials_per_session=3,
+        n_items=N_ITEMS,
+        trials_per_session=REGULAR_TRIALS,
+        target_votes_per_item=max(1, round(raters * REGULAR_TRIALS / N_ITEMS)),
         check_trials_per_session=1,
         screening=True,
         headphone_trials=2,
@@ -134,6 +142,7 @@ class Rater:
         self.abandon_at = abandon_at  # step after which the rater closes the tab (None: never)
         self.step = 0
         self.token = ""
+        self.left = False
 
     def _call(self, name, method, url, ok=(200, 206, 302), **kwargs):
         started = time.monotonic()
@@ -148,7 +157,8 @@ class Rater:
     def _tick(self) -> bool:
         """True when the rater abandons here."""
         self.step += 1
-        return self.abandon_at is not None and self.step >= self.abandon_at
+        self.left = self.abandon_at is not None and self.step >= self.abandon_at
+        return self.left
 
     def _csrf(self) -> str:
         return self.http.cookies.get("csrftoken", "")
@@ -261,6 +271,48 @@ class Rater:
             page = self._call("trial page", "GET", url)
 
 
+def _place(base: str, n: int, stats: Stats, abandon_at: int | None) -> None:
+    """One place on the platform: a rater, and if they return the study, the sync marks their
+    session abandoned and the re-opened place goes to a new rater (who stays)."""
+    from django.db import connection
+
+    from studies import services
+    from studies.models import Session
+
+    rater = Rater(base, f"L{n}", stats, abandon_at)
+    rater.run()
+    if rater.left:
+        session = Session.objects.filter(participant__external_id=rater.code).first()
+        if session is not None:
+            services.session_abandon(session=session)
+        connection.close()
+        Rater(base, f"L{n}r", stats, None).run()
+
+
+def _cells() -> tuple[int, list[int]]:
+    """The study's target and the used votes of every item x criterion cell."""
+    from django.db.models import Count
+
+    from studies.models import Item, Study, Vote
+
+    study = Study.objects.get(slug="load")
+    votes = (
+        Vote.objects.filter(
+            trial__session__study=study, trial__check_kind="", trial__session__excluded=False
+        )
+        .exclude(trial__session__participant__external_id__startswith="W")
+        .values("trial__item_id", "criterion_id")
+        .annotate(n=Count("id"))
+    )
+    counts = {(v["trial__item_id"], v["criterion_id"]): v["n"] for v in votes}
+    cells = [
+        counts.get((item, criterion), 0)
+        for item in Item.objects.filter(study=study).values_list("pk", flat=True)
+        for criterion in study.criteria.values_list("pk", flat=True)
+    ]
+    return study.target_votes_per_item, cells
+
+
 def _compare_with_database(stats: Stats) -> tuple[int, int, int]:
     """(lost, duplicated, phantom) answers: acknowledged but not stored, stored more than once
     per criterion, stored but never sent."""
@@ -293,6 +345,13 @@ def main() -> None:
     parser.add_argument("--raters", type=int, default=50)
     parser.add_argument("--abandon", type=float, default=0.1, help="share who close the tab")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--arrivals-per-s",
+        type=float,
+        default=2.0,
+        help="raters arriving per second (a Prolific launch fills 100 places in a few minutes, "
+        "about 0.3 to 1 per second; 50 is a thundering herd)",
+    )
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -304,7 +363,7 @@ def main() -> None:
     database_url = _postgres_database() if args.postgres else ""
     procs: list[subprocess.Popen] = []
     try:
-        _setup(tmp, database_url)
+        _setup(tmp, database_url, args.raters)
         from tests.deploy.test_nginx import _config
 
         app_port, web_port = _free_port(), _free_port()
@@ -332,20 +391,18 @@ def main() -> None:
         for n in range(4 * args.workers):
             Rater(base, f"W{n}", warm, abandon_at=2).run()
         stats = Stats()
-        raters = [
-            Rater(
-                base,
-                f"L{n}",
-                stats,
-                random.randint(1, 5) if random.random() < args.abandon else None,
-            )
+        leaves = [
+            random.randint(1, 5) if random.random() < args.abandon else None
+            for _ in range(args.raters)
+        ]
+        threads = [
+            threading.Thread(target=_place, args=(base, n, stats, leaves[n]), daemon=True)
             for n in range(args.raters)
         ]
-        threads = [threading.Thread(target=r.run, daemon=True) for r in raters]
         started = time.monotonic()
         for t in threads:
             t.start()
-            time.sleep(0.02)  # arrivals spread over a second or so, as from a crowd
+            time.sleep(1.0 / args.arrivals_per_s)
         for t in threads:
             t.join(timeout=900)
         wall = time.monotonic() - started
@@ -353,7 +410,8 @@ def main() -> None:
         requests_total = sum(len(v) for v in stats.latency.values())
         db = "PostgreSQL" if args.postgres else "SQLite"
         print(
-            f"{args.raters} raters ({args.abandon:.0%} abandon), nginx + gunicorn -w "
+            f"{args.raters} raters ({args.abandon:.0%} abandon, {args.arrivals_per_s:g} arrivals/s), "
+            "nginx + gunicorn -w "
             f"{args.workers} + {db}, {os.cpu_count()} CPUs; wall {wall:.1f} s"
         )
         print(
@@ -376,6 +434,16 @@ def main() -> None:
         print(f"| votes lost (acknowledged, not stored) | {lost} |")
         print(f"| trials stored with other than one vote per criterion | {duplicated} |")
         print(f"| answers stored that no client sent | {phantom} |")
+        target, cells = _cells()
+        near = sum(abs(n - target) <= 1 for n in cells)
+        print(
+            f"| cells within 1 vote of the target ({target}) after dropouts | {near} of "
+            f"{len(cells)} (from {min(cells) - target:+d} to {max(cells) - target:+d}) |"
+        )
+        print(
+            "| raters who returned the study (places re-filled) | "
+            f"{sum(x is not None for x in leaves)} |"
+        )
     finally:
         for proc in reversed(procs):
             proc.terminate()

@@ -68,7 +68,13 @@ def _database_from_env() -> dict:
     default_url = f"sqlite:///{DATA_DIR / 'db.sqlite3'}"
     url = env_str("DATABASE_URL", default_url)
     try:
-        config = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0))
+        # Persistent connections in production (one per worker, checked before reuse): a new
+        # PostgreSQL connection per request costs several milliseconds.
+        config = dj_database_url.parse(
+            url,
+            conn_max_age=env_int("DB_CONN_MAX_AGE", 0 if DEBUG else 60, minimum=0),
+            conn_health_checks=True,
+        )
     except Exception as exc:  # dj_database_url raises several types for a malformed URL
         raise ImproperlyConfigured(
             f"DATABASE_URL={url!r} is not a usable database URL: {exc}"

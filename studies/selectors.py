@@ -125,6 +125,16 @@ def session_by_token(*, study: Study, token: str) -> Session | None:
     )
 
 
+def session_by_slug_and_token(*, slug: str, token: str) -> Session | None:
+    """A session of a launched study (not a draft) by its study's slug and its token."""
+    rows = (
+        Session.objects.select_related("study", "participant")
+        .filter(token=token, study__slug=slug)
+        .exclude(study__status=Study.Status.DRAFT)[:1]
+    )
+    return next(iter(rows), None)
+
+
 def session_of(*, study: Study, source: str, external_id: str) -> Session | None:
     return (
         Session.objects.select_related("study", "participant")

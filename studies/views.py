@@ -100,8 +100,9 @@ NOT_THIS_BROWSER = (
 )
 
 
-def _session_or_404(request: HttpRequest, study: Study, token: str) -> Session:
-    session = selectors.session_by_token(study=study, token=token)
+def _session_or_404(request: HttpRequest, slug: str, token: str) -> Session:
+    """The session and its study in one query (every participant request starts here)."""
+    session = selectors.session_by_slug_and_token(slug=slug, token=token)
     if session is None:
         raise Http404("No such session.")
     if not arrivals.browser_owns(request, session):
@@ -192,8 +193,8 @@ ABANDONED_MESSAGE = (
 @require_GET
 def session_page(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """The one page a session lives on: consent, the current trial, or completion."""
-    study = _study_or_404(slug)
-    session = _session_or_404(request, study, token)
+    session = _session_or_404(request, slug, token)
+    study = session.study
     if session.status == Session.Status.COMPLETED:
         return _completion(request, session)
     if session.status == Session.Status.ABANDONED:
@@ -315,8 +316,7 @@ def _completion(request: HttpRequest, session: Session) -> HttpResponse:
 @require_POST
 @limit_body
 def consent(request: HttpRequest, slug: str, token: str) -> HttpResponse:
-    study = _study_or_404(slug)
-    session = _session_or_404(request, study, token)
+    session = _session_or_404(request, slug, token)
     if request.POST.get("consent") != "yes":
         return _message(
             request,
@@ -333,8 +333,7 @@ def consent(request: HttpRequest, slug: str, token: str) -> HttpResponse:
 @require_POST
 @limit_body
 def screening_device(request: HttpRequest, slug: str, token: str) -> HttpResponse:
-    study = _study_or_404(slug)
-    session = _session_or_404(request, study, token)
+    session = _session_or_404(request, slug, token)
     back = _session_url(session)
     form = DeviceForm(request.POST)
     if not form.is_valid():
@@ -350,8 +349,7 @@ def screening_device(request: HttpRequest, slug: str, token: str) -> HttpRespons
 @require_POST
 @limit_body
 def screening_submit(request: HttpRequest, slug: str, token: str) -> HttpResponse:
-    study = _study_or_404(slug)
-    session = _session_or_404(request, study, token)
+    session = _session_or_404(request, slug, token)
     back = _session_url(session)
     try:
         responses = parse_screening(request.POST)
@@ -371,8 +369,7 @@ def screening_submit(request: HttpRequest, slug: str, token: str) -> HttpRespons
 @require_POST
 @limit_body
 def screening_event(request: HttpRequest, slug: str, token: str, item_token: str) -> HttpResponse:
-    study = _study_or_404(slug)
-    session = _session_or_404(request, study, token)
+    session = _session_or_404(request, slug, token)
     form = ScreeningEventForm(request.POST)
     if not form.is_valid():
         fields = ", ".join(sorted(form.errors))
@@ -395,8 +392,7 @@ def screening_event(request: HttpRequest, slug: str, token: str, item_token: str
 def screening_media(request: HttpRequest, slug: str, token: str, item_token: str) -> HttpResponse:
     """A screening sound, only for its own session, under an opaque name, and only once the
     device check is done (no sound comes before it)."""
-    study = _study_or_404(slug)
-    session = _session_or_404(request, study, token)
+    session = _session_or_404(request, slug, token)
     item = (
         ScreeningItem.objects.select_related("sound")
         .filter(token=item_token, session=session)
@@ -414,8 +410,7 @@ def screening_media(request: HttpRequest, slug: str, token: str, item_token: str
 @require_POST
 @limit_body
 def playback_event(request: HttpRequest, slug: str, token: str, index: int) -> HttpResponse:
-    study = _study_or_404(slug)
-    session = _session_or_404(request, study, token)
+    session = _session_or_404(request, slug, token)
     form = PlaybackEventForm(request.POST)
     if not form.is_valid():
         fields = ", ".join(sorted(form.errors))
@@ -442,8 +437,7 @@ def playback_event(request: HttpRequest, slug: str, token: str, index: int) -> H
 @limit_body
 def skip(request: HttpRequest, slug: str, token: str, index: int) -> HttpResponse:
     """Skip a trial whose video would not load (no penalty); the session goes on."""
-    study = _study_or_404(slug)
-    session = _session_or_404(request, study, token)
+    session = _session_or_404(request, slug, token)
     back = _session_url(session)
     try:
         services.trial_skip(session=session, trial_index=index)
@@ -457,8 +451,8 @@ def skip(request: HttpRequest, slug: str, token: str, index: int) -> HttpRespons
 @require_POST
 @limit_body
 def answer(request: HttpRequest, slug: str, token: str, index: int) -> HttpResponse:
-    study = _study_or_404(slug)
-    session = _session_or_404(request, study, token)
+    session = _session_or_404(request, slug, token)
+    study = session.study
     back = _session_url(session)
     keys = list(study.criteria.values_list("key", flat=True))
     trial = session.trials.filter(index=index).first()
@@ -481,8 +475,7 @@ def answer(request: HttpRequest, slug: str, token: str, index: int) -> HttpRespo
 @require_GET
 def participant_media(request: HttpRequest, slug: str, token: str, slot_token: str) -> HttpResponse:
     """A slot's video, only for the session (and browser) the slot belongs to."""
-    study = _study_or_404(slug)
-    session = _session_or_404(request, study, token)
+    session = _session_or_404(request, slug, token)
     slot = (
         TrialSlot.objects.select_related("clip", "check_clip")
         .filter(token=slot_token, trial__session=session)
