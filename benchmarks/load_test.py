@@ -410,8 +410,8 @@ def main() -> None:
         requests_total = sum(len(v) for v in stats.latency.values())
         db = "PostgreSQL" if args.postgres else "SQLite"
         print(
-            f"{args.raters} raters ({args.abandon:.0%} abandon, {args.arrivals_per_s:g} arrivals/s), "
-            "nginx + gunicorn -w "
+            f"{args.raters} raters ({args.abandon:.0%} abandon, "
+            f"{args.arrivals_per_s:g} arrivals/s), nginx + gunicorn -w "
             f"{args.workers} + {db}, {os.cpu_count()} CPUs; wall {wall:.1f} s"
         )
         print(
