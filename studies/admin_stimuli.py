@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
 from studies.errors import StudyError
-from studies.models import Checkpoint, GenerationJob
+from studies.models import Checkpoint, GenerationJob, GenerationTask
 from studies.tasks import generation_job_enqueue
 
 
@@ -98,9 +98,28 @@ class GenerationJobForm(forms.ModelForm):
         return data
 
 
+class GenerationTaskInline(admin.TabularInline):
+    """The job's tasks as the workers took them: which worker, how many attempts, counts."""
+
+    model = GenerationTask
+    extra = 0
+    can_delete = False
+    fields = ["phase", "system", "items", "status", "worker", "attempts", "done", "failed",
+              "message", "started_at", "finished_at"]  # fmt: skip
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="items")
+    def items(self, obj: GenerationTask) -> int:
+        return len(obj.item_ids)
+
+
 @admin.register(GenerationJob)
 class GenerationJobAdmin(admin.ModelAdmin):
     form = GenerationJobForm
+    inlines = [GenerationTaskInline]
     list_display = ["pk", "study", "status", "progress", "failed", "created_at", "finished_at"]
     list_filter = ["status", "study"]
     list_select_related = ["study"]

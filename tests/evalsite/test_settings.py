@@ -68,6 +68,9 @@ def test_an_empty_value_means_the_default(tmp_path):
         ({"DATABASE_URL": "nosuchdb://x"}, "is not a usable database URL"),
         ({"PARTICIPANT_MAX_BODY_BYTES": "ten"}, "is not an integer"),
         ({"CSRF_COOKIE_SAMESITE": "None"}, "needs CSRF_COOKIE_SECURE=1"),
+        ({"STORAGE_BACKEND": "s3"}, "STORAGE_BACKEND=s3 needs S3_BUCKET"),
+        ({"STORAGE_BACKEND": "ftp"}, "STORAGE_BACKEND must be local or s3, not 'ftp'"),
+        ({"SYNC_SUBMISSIONS_EVERY_MINUTES": "7"}, "must divide 60"),
     ],
 )
 def test_bad_values_stop_start_up_with_a_message_naming_them(tmp_path, env, message):
@@ -101,3 +104,35 @@ def test_the_production_settings_pass_the_deploy_check(tmp_path):
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "no issues" in out.stdout
+
+
+def test_s3_storage_is_configured_from_the_environment(tmp_path):
+    probe = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        "from django.core.files.storage import default_storage as s; "
+        "print(json.dumps({'cls': type(s).__name__, 'bucket': s.bucket_name, "
+        "'endpoint': s.endpoint_url, 'expire': s.querystring_expire, 'acl': s.default_acl, "
+        "'overwrite': s.file_overwrite, 'style': s.addressing_style}))"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("S3_", "STORAGE"))},
+        "DJANGO_SETTINGS_MODULE": "evalsite.settings",
+        "DATA_DIR": str(tmp_path),
+        "STORAGE_BACKEND": "s3",
+        "S3_BUCKET": "study-stimuli",
+        "S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+        "MEDIA_URL_EXPIRE_S": "300",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {
+        "cls": "S3Storage",
+        "bucket": "study-stimuli",
+        "endpoint": "http://127.0.0.1:9000",
+        "expire": 300,
+        "acl": None,
+        "overwrite": True,
+        "style": "path",
+    }
