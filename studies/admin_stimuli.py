@@ -119,7 +119,9 @@ class GenerationTaskInline(admin.TabularInline):
 @admin.register(GenerationJob)
 class GenerationJobAdmin(admin.ModelAdmin):
     form = GenerationJobForm
-    inlines = [GenerationTaskInline]
+
+    def get_inlines(self, request, obj=None):
+        return [GenerationTaskInline] if obj is not None else []  # a new job has no tasks
     list_display = ["pk", "study", "status", "progress", "failed", "created_at", "finished_at"]
     list_filter = ["status", "study"]
     list_select_related = ["study"]

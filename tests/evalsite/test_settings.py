@@ -109,7 +109,7 @@ def test_the_production_settings_pass_the_deploy_check(tmp_path):
 def test_s3_storage_is_configured_from_the_environment(tmp_path):
     probe = (
         "import json, django; from django.conf import settings; django.setup(); "
-        "from django.core.files.storage import default_storage as s; "
+        "from django.core.files.storage import storages; s = storages['default']; "
         "print(json.dumps({'cls': type(s).__name__, 'bucket': s.bucket_name, "
         "'endpoint': s.endpoint_url, 'expire': s.querystring_expire, 'acl': s.default_acl, "
         "'overwrite': s.file_overwrite, 'style': s.addressing_style}))"

@@ -52,6 +52,7 @@ def test_the_admin_action_queues_a_job_and_the_worker_runs_it(
     assert Clip.objects.count() == 8 and CheckClip.objects.count() == 16
     page = admin_client.get(f"/admin/studies/generationjob/{job.pk}/change/").content.decode()
     assert "10 / 10" in page and "Done" in page
+    assert job.tasks.first().worker in page  # each task's worker, attempts and counts
 
 
 @pytest.mark.django_db
