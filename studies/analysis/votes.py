@@ -24,8 +24,12 @@ _INTEGER = r"\s*[+-]?\d+\s*"
 
 
 def _distinct_map(column: pd.Series, fn) -> pd.Series:
-    """fn applied once per distinct value (a votes file has few), mapped back to every row."""
-    return column.map({v: fn(v) for v in column.unique()})
+    """fn applied once per distinct value (a votes file has few), mapped back to every row
+    through the factorized codes (no per-row hashing of strings)."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    values = np.empty(len(uniques), dtype=object)
+    values[:] = [fn(v) for v in uniques]
+    return pd.Series(values[codes], index=column.index)
 
 
 def _bool_or_none(value: str) -> bool | None:
@@ -85,12 +89,13 @@ def _row_problems(frame: pd.DataFrame, known_systems) -> list[tuple[int, str]]:
             problems.append((int(row["line"]), message(row)))
         return bool(len(hits))
 
+    slot_codes, slot_values = pd.factorize(frame["slot_systems"], use_na_sentinel=False)
     distinct = {}
-    for value in frame["slot_systems"].unique():
+    for value in slot_values:
         slots = [s for s in value.split("|") if s]
         distinct[value] = slots if len(slots) >= 2 and len(set(slots)) == len(slots) else None
-    slots_of = frame["slot_systems"].map(distinct)
-    bad_slots = slots_of.isna()
+    per_value = [distinct[v] for v in slot_values]
+    bad_slots = pd.Series(np.array([s is None for s in per_value])[slot_codes], index=frame.index)
     first(
         bad_slots,
         lambda r: (
@@ -98,11 +103,16 @@ def _row_problems(frame: pd.DataFrame, known_systems) -> list[tuple[int, str]]:
             "separated by '|'"
         ),
     )
-    n_slots = slots_of.map(lambda s: len(s) if s else 0)
-    rt = pd.to_numeric(frame["rt_ms"].str.strip().replace("", "0"), errors="coerce")
+    n_slots = pd.Series(
+        np.array([len(s) if s else 0 for s in per_value], dtype=np.int64)[slot_codes],
+        index=frame.index,
+    )
+    rt = pd.to_numeric(
+        _distinct_map(frame["rt_ms"], lambda v: v.strip() or "0"), errors="coerce"
+    ).astype(float)
     numbers_ok = (
-        _distinct_map(frame["chosen_slot"], _is_integer)
-        & _distinct_map(frame["trial_index"], _is_integer)
+        _distinct_map(frame["chosen_slot"], _is_integer).astype(bool)
+        & _distinct_map(frame["trial_index"], _is_integer).astype(bool)
         & np.isfinite(rt)
     )
     first(
@@ -110,7 +120,7 @@ def _row_problems(frame: pd.DataFrame, known_systems) -> list[tuple[int, str]]:
         lambda r: "chosen_slot, trial_index and rt_ms must be numbers",
     )
     ok = ~bad_slots & numbers_ok
-    chosen = pd.to_numeric(frame["chosen_slot"].where(ok, "0")).astype(np.int64)
+    chosen = _distinct_map(frame["chosen_slot"].where(ok, "0"), int).astype(np.int64)
     out_of_range = ok & ((chosen < 0) | (chosen >= n_slots))
     first(
         out_of_range,
@@ -120,11 +130,16 @@ def _row_problems(frame: pd.DataFrame, known_systems) -> list[tuple[int, str]]:
         ),
     )
     ok &= ~out_of_range
-    expected_system = pd.Series("", index=frame.index)
-    for value, slots in distinct.items():
-        rows = ok & (frame["slot_systems"] == value)
-        if rows.any():
-            expected_system[rows] = np.asarray(slots, dtype=object)[chosen[rows].to_numpy()]
+    # The system in the chosen slot, from a (distinct slot_systems x slot) table.
+    width = max((len(s) for s in per_value if s), default=1)
+    table = np.full((len(slot_values), width), "", dtype=object)
+    for k, slots in enumerate(per_value):
+        if slots:
+            table[k, : len(slots)] = slots
+    picked = np.where(ok.to_numpy(), chosen.to_numpy(), 0)
+    expected_system = pd.Series(
+        np.where(ok.to_numpy(), table[slot_codes, picked], ""), index=frame.index
+    )
     mismatch = ok & (frame["chosen_system"] != expected_system)
     first(
         mismatch,
@@ -169,7 +184,7 @@ def _row_problems(frame: pd.DataFrame, known_systems) -> list[tuple[int, str]]:
     first(ok & played.isna(), lambda r: f"played_all must be true/false, got {r['played_all']!r}")
     if not problems:
         frame["chosen_slot"] = chosen
-        frame["trial_index"] = pd.to_numeric(frame["trial_index"]).astype(np.int64)
+        frame["trial_index"] = _distinct_map(frame["trial_index"], int).astype(np.int64)
         frame["rt_ms"] = np.trunc(rt).astype(np.int64)
         frame["is_check"] = is_check
         frame["played_all"] = played.astype(bool)
