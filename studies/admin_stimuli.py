@@ -122,6 +122,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
 
     def get_inlines(self, request, obj=None):
         return [GenerationTaskInline] if obj is not None else []  # a new job has no tasks
+
     list_display = ["pk", "study", "status", "progress", "failed", "created_at", "finished_at"]
     list_filter = ["status", "study"]
     list_select_related = ["study"]

@@ -6,28 +6,108 @@ Krippendorff's alpha, design effects, Plackett-Luce top-1 strengths; and positio
 
 from itertools import combinations
 
-import choix
 import krippendorff
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
+from scipy import special
 
 from studies.analysis.bootstrap import codes, percentile_interval, pigeonhole, two_sided_p
 
-# Sign patterns drawn at once by the Monte Carlo sign-flip test.
-SIGN_CHUNK = 2000
-# Above this many votes the Plackett-Luce fit is replaced by its closed form (log shares).
-CHOIX_MAX_VOTES = 20_000
+# Sign-pattern x item elements drawn at once by the Monte Carlo sign-flip test (2 MB of
+# float64: a chunk stays in cache; 2,000 patterns x 2,000 items at once ran 10x slower).
+SIGN_ELEMENTS = 2**18
+
+
+# The naive tests and intervals, from scipy.special (scipy.stats and statsmodels take a second
+# to import, a third of a small analysis); each is tested against scipy.stats / statsmodels.
+
+
+def wilson(count: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for count successes in n (statsmodels' method="wilson")."""
+    z = float(special.ndtri(1 - (1 - level) / 2))
+    p, z2 = count / n, z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return centre - half, centre + half
+
+
+def _binom_pmf(k, n: int, p: float):
+    k = np.asarray(k, dtype=float)
+    log = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+    return np.exp(log + special.xlogy(k, p) + special.xlog1py(n - k, -p))
+
+
+def binom_sf(k, n, p: float):
+    """P(X > k) for X ~ Binomial(n, p) (scipy.stats.binom.sf), elementwise."""
+    k, n = np.asarray(k, dtype=np.int64), np.asarray(n, dtype=np.int64)
+    inside = special.bdtrc(np.clip(k, 0, np.maximum(n - 1, 0)), n, p)
+    return np.where(k < 0, 1.0, np.where(k >= n, 0.0, inside))
+
+
+def binom_cdf(k, n: int, p: float):
+    k = np.asarray(k, dtype=np.int64)
+    return np.where(k < 0, 0.0, special.bdtr(np.clip(k, 0, n), n, p))
+
+
+def _last_at_or_below(f, target: float, lo: int, hi: int) -> int:
+    """For f ascending on [lo, hi]: the i with f(i) <= target < f(i + 1) (lo - 1 if none)."""
+    while lo < hi:
+        mid = lo + (hi - lo) // 2
+        value = f(mid)
+        if value < target:
+            lo = mid + 1
+        elif value > target:
+            hi = mid - 1
+        else:
+            return mid
+    return lo if f(lo) <= target else lo - 1
+
+
+def binom_test_two_sided(k: int, n: int, p: float) -> float:
+    """scipy.stats.binomtest(k, n, p).pvalue: the probability of the outcomes no more likely
+    than k (relative tolerance 1e-7), the far tail's edge found by bisection as scipy does."""
+    d = float(_binom_pmf(k, n, p)) * (1 + 1e-7)
+    if k == p * n:
+        return 1.0
+    if k < p * n:
+        edge = _last_at_or_below(lambda x: -_binom_pmf(x, n, p), -d, int(np.ceil(p * n)), n)
+        far = n - edge + int(d == _binom_pmf(edge, n, p))  # outcomes above the mode counted
+        pval = binom_cdf(k, n, p) + binom_sf(n - far, n, p)
+    else:
+        edge = _last_at_or_below(lambda x: _binom_pmf(x, n, p), d, 0, int(np.floor(p * n)))
+        pval = binom_cdf(edge, n, p) + binom_sf(k - 1, n, p)
+    return min(1.0, float(pval))
+
+
+def chi2_sf(x: float, df: int) -> float:
+    return float(special.chdtrc(df, x))
+
+
+def chisquare(counts) -> tuple[float, float]:
+    """(statistic, p) of Pearson's test of equal expected counts (scipy.stats.chisquare)."""
+    counts = np.asarray(counts, dtype=float)
+    expected = counts.mean()
+    statistic = float(((counts - expected) ** 2 / expected).sum())
+    return statistic, chi2_sf(statistic, len(counts) - 1)
+
+
+def system_codes(values, systems: list[str]) -> np.ndarray:
+    """Index into systems (distinct labels) of each value, -1 for a value not among them; a
+    categorical is looked up once per category."""
+    index = pd.Index(list(systems))
+    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        per_category = np.append(index.get_indexer(values.cat.categories), -1)
+        return per_category[np.asarray(values.cat.codes, dtype=np.int64)]  # code -1 (NaN): -1
+    return np.asarray(index.get_indexer(np.asarray(values)), dtype=np.int64)
 
 
 def _frame_codes(frame: pd.DataFrame, systems: list[str]):
+    """(participant, item, outcome codes per vote, category code per item)."""
     part, _ = codes(frame["participant"])
-    item, item_labels = codes(frame["item"])
-    index = {s: i for i, s in enumerate(systems)}
-    outcome = frame["chosen_system"].map(index).to_numpy()
-    category_of_item = frame.drop_duplicates("item").set_index("item")["category"]
-    stratum, _ = codes(category_of_item.loc[item_labels].to_numpy())
+    item, _ = codes(frame["item"])
+    outcome = system_codes(frame["chosen_system"], systems)
+    stratum = np.zeros(int(item.max()) + 1, dtype=np.int64)
+    stratum[item] = codes(frame["category"])[0]
     return part, item, outcome, stratum
 
 
@@ -55,8 +135,9 @@ def sign_flip_ps(d: np.ndarray, *, resamples: int = 9999, seed: int = 0) -> list
     else:
         # Random signs from random bits, in chunks (a bounded signs x items array at a time).
         rng, extreme = np.random.default_rng(seed), np.zeros(d.shape[1])
-        for start in range(0, resamples, SIGN_CHUNK):
-            rows = min(SIGN_CHUNK, resamples - start)
+        chunk = max(64, SIGN_ELEMENTS // n)
+        for start in range(0, resamples, chunk):
+            rows = min(chunk, resamples - start)
             bits = np.frombuffer(rng.bytes(rows * ((n + 7) // 8)), dtype=np.uint8)
             flips = np.unpackbits(bits.reshape(rows, -1), axis=1, count=n)
             signs = 1.0 - 2.0 * flips
@@ -94,9 +175,18 @@ def benjamini_hochberg(pvalues: list[float]) -> list[float]:
 
 
 def criterion_estimates(
-    frame: pd.DataFrame, systems: list[str], *, b: int, seed: int, level: float = 0.95
+    frame: pd.DataFrame,
+    systems: list[str],
+    *,
+    b: int,
+    seed: int,
+    level: float = 0.95,
+    boot: np.ndarray | None = None,
 ) -> dict:
-    """Everything reported for one criterion in one scope (frame: kept regular votes)."""
+    """Everything reported for one criterion in one scope (frame: kept regular votes).
+
+    boot: the scope's [B, k] bootstrap shares when the caller drew them for a whole analysis
+    (see bootstrap.draw_replicates); None draws B of this scope's own with `seed`."""
     k, n = len(systems), len(frame)
     chance = 1.0 / k
     if n == 0:
@@ -104,7 +194,8 @@ def criterion_estimates(
     part, item, outcome, stratum = _frame_codes(frame, systems)
     counts = np.bincount(outcome, minlength=k)
     shares = counts / n
-    boot = pigeonhole(part, item, outcome, k, b=b, seed=seed, item_stratum=stratum)
+    if boot is None:
+        boot = pigeonhole(part, item, outcome, k, b=b, seed=seed, item_stratum=stratum)
     low, high = percentile_interval(boot, level)
     p_chance = two_sided_p(boot, chance)
     deff = boot.var(axis=0, ddof=1) / np.where(
@@ -112,12 +203,12 @@ def criterion_estimates(
     )
     out = {
         "n": n,
-        "participants": int(frame["participant"].nunique()),
-        "items": int(frame["item"].nunique()),
+        "participants": int(part.max()) + 1,  # codes are dense: 0..participants-1
+        "items": len(stratum),
         "systems": {},
     }
     for i, s in enumerate(systems):
-        w_low, w_high = proportion_confint(int(counts[i]), n, alpha=1 - level, method="wilson")
+        w_low, w_high = wilson(int(counts[i]), n, level)
         out["systems"][s] = {
             "n": int(counts[i]),
             "share": float(shares[i]),
@@ -126,7 +217,7 @@ def criterion_estimates(
             "wilson_low": float(w_low),
             "wilson_high": float(w_high),
             "p_vs_chance": float(p_chance[i]),
-            "p_vs_chance_naive": float(stats.binomtest(int(counts[i]), n, chance).pvalue),
+            "p_vs_chance_naive": binom_test_two_sided(int(counts[i]), n, chance),
             "design_effect": None if np.isnan(deff[i]) else float(deff[i]),
             "effective_n": None if np.isnan(deff[i]) or deff[i] == 0 else float(n / deff[i]),
         }
@@ -136,19 +227,20 @@ def criterion_estimates(
     cov = np.cov(boot[:, :-1], rowvar=False).reshape(k - 1, k - 1)
     try:
         wald = float(d @ np.linalg.solve(cov, d))
-        p_wald = float(stats.chi2.sf(wald, k - 1))
+        p_wald = chi2_sf(wald, k - 1)
     except np.linalg.LinAlgError:
         wald, p_wald = None, None
-    chi = stats.chisquare(counts)
+    chi2, p_chi2 = chisquare(counts)
     out["omnibus"] = {
         "wald": wald,
         "df": k - 1,
         "p": p_wald,
-        "chi2_naive": float(chi.statistic),
-        "p_naive": float(chi.pvalue),
+        "chi2_naive": chi2,
+        "p_naive": p_chi2,
     }
     # Pairwise differences: bootstrap CI, item-level sign-flip p, Holm over the pairs.
-    table = item_counts(frame, systems)
+    table = np.bincount(item * k + outcome, minlength=len(stratum) * k).reshape(-1, k)
+    table = table.astype(np.float64)
     pair_index = list(combinations(range(k), 2))
     pair_p = sign_flip_ps(
         np.stack([table[:, a] - table[:, c] for a, c in pair_index], axis=1), seed=seed
@@ -171,18 +263,8 @@ def criterion_estimates(
         p["p_holm"] = adjusted
     out["pairwise"] = pairs
     out["krippendorff_alpha"] = agreement(table)
-    out["strengths"] = strengths(frame, systems, boot, level)
+    out["strengths"] = strengths(frame, systems, boot, level, counts=counts)
     return out
-
-
-def item_counts(frame: pd.DataFrame, systems: list[str]) -> np.ndarray:
-    """[items, systems] vote counts."""
-    item, _ = codes(frame["item"])
-    index = {s: i for i, s in enumerate(systems)}
-    outcome = frame["chosen_system"].map(index).to_numpy()
-    table = np.zeros((int(item.max()) + 1, len(systems)))
-    np.add.at(table, (item, outcome), 1)
-    return table
 
 
 def agreement(table: np.ndarray) -> float | None:
@@ -195,14 +277,25 @@ def agreement(table: np.ndarray) -> float | None:
         return None
 
 
-def strengths(frame: pd.DataFrame, systems: list[str], boot: np.ndarray, level: float) -> dict:
-    """Plackett-Luce top-1 strengths (choix), centred to mean 0, with bootstrap intervals.
+def strengths(
+    frame: pd.DataFrame,
+    systems: list[str],
+    boot: np.ndarray,
+    level: float,
+    *,
+    counts: np.ndarray | None = None,
+) -> dict:
+    """Plackett-Luce top-1 strengths, centred to mean 0, with bootstrap intervals.
 
-    Every trial offers every system, so the maximum-likelihood strengths are the log shares
-    (up to a constant); the intervals come from the same two-way bootstrap.
+    When every trial offers every system the maximum-likelihood strengths are the log shares
+    (up to a constant), so no fit is needed; otherwise choix fits them. The intervals come
+    from the same two-way bootstrap. counts: the votes per system when the caller has them.
     """
     index = {s: i for i, s in enumerate(systems)}
-    if len(frame) <= CHOIX_MAX_VOTES:
+    complete = "n_slots" in frame and bool((frame["n_slots"] == len(systems)).all())
+    if not complete:
+        import choix  # imports scipy.stats (a second): only for incomplete choice sets
+
         data = []
         for chosen, offered in zip(frame["chosen_system"], frame["slot_systems"], strict=True):
             winner = index[chosen]
@@ -212,14 +305,12 @@ def strengths(frame: pd.DataFrame, systems: list[str], boot: np.ndarray, level: 
             params = choix.ilsr_top1(len(systems), data, alpha=1e-6)
         except (RuntimeError, ValueError):
             return {}
-    else:  # the closed form the fit converges to (complete choice sets), for big studies
-        counts = (
-            frame["chosen_system"]
-            .map(index)
-            .value_counts()
-            .reindex(range(len(systems)), fill_value=0)
-        )
-        params = np.log(np.clip(counts.to_numpy(dtype=float), 1e-12, None))
+    else:  # complete choice sets: the closed form the fit converges to
+        if counts is None:
+            counts = np.bincount(
+                system_codes(frame["chosen_system"], systems), minlength=len(index)
+            )
+        params = np.log(np.clip(np.asarray(counts, dtype=float), 1e-12, None))
     params = params - params.mean()
     with np.errstate(divide="ignore"):
         logs = np.log(np.clip(boot, 1e-12, None))
@@ -232,35 +323,46 @@ def strengths(frame: pd.DataFrame, systems: list[str], boot: np.ndarray, level: 
 
 
 def position_bias(
-    frame: pd.DataFrame, *, b: int, seed: int, level: float = 0.95, min_trials: int = 10
+    frame: pd.DataFrame,
+    *,
+    b: int,
+    seed: int,
+    level: float = 0.95,
+    min_trials: int = 10,
+    boot: np.ndarray | None = None,
 ) -> dict:
     """Slot shares with two-way bootstrap intervals, and participants flagged for choosing one
-    slot far more than chance (binomial test, Benjamini-Hochberg across participants)."""
+    slot far more than chance (binomial test, Benjamini-Hochberg across participants).
+
+    boot: [B, slots] bootstrap slot shares drawn by the caller; None draws its own."""
     k = int(frame["n_slots"].max())
-    part, _ = codes(frame["participant"])
-    item, _ = codes(frame["item"])
     slot = frame["chosen_slot"].to_numpy()
     counts = np.bincount(slot, minlength=k)
-    boot = pigeonhole(part, item, slot, k, b=b, seed=seed)
+    if boot is None:
+        part, _ = codes(frame["participant"])
+        item, _ = codes(frame["item"])
+        boot = pigeonhole(part, item, slot, k, b=b, seed=seed)
     low, high = percentile_interval(boot, level)
     shares = counts / max(len(frame), 1)
     flags = []
-    pvals, names, tops = [], [], []
-    # Each participant's most chosen slot and answer count, in one pass over the frame.
-    per_slot = frame.groupby(["participant", "chosen_slot"]).size().unstack(fill_value=0)
+    # Each participant's most chosen slot and answer count, from one (participant, slot) table.
+    part, labels = codes(frame["participant"])
+    per_slot = np.bincount(part * k + slot, minlength=len(labels) * k).reshape(-1, k)
     n_answers, top_counts = per_slot.sum(axis=1), per_slot.max(axis=1)
-    for name in per_slot.index[n_answers.to_numpy() >= min_trials]:
-        top, n = int(top_counts[name]), int(n_answers[name])
-        pvals.append(stats.binomtest(top, n, 1.0 / k, alternative="greater").pvalue)
-        names.append(name)
-        tops.append(top / n)
-    if pvals:
+    tested = np.flatnonzero(n_answers >= min_trials)
+    # binomtest(top, n, 1/k, alternative="greater").pvalue is binom.sf(top - 1, n, 1/k).
+    pvals = binom_sf(top_counts[tested] - 1, n_answers[tested], 1.0 / k)
+    if len(pvals):
         flags = [
-            {"participant": n, "top_slot_share": float(t), "p_bh": float(p)}
-            for n, t, p in zip(names, tops, benjamini_hochberg(pvals), strict=True)
+            {
+                "participant": str(labels[i]),
+                "top_slot_share": float(top_counts[i] / n_answers[i]),
+                "p_bh": float(p),
+            }
+            for i, p in zip(tested, benjamini_hochberg(pvals), strict=True)
             if p < 0.05
         ]
-    chi = stats.chisquare(counts)
+    chi2, p_chi2 = chisquare(counts)
     return {
         "slots": {
             chr(65 + i): {
@@ -271,8 +373,8 @@ def position_bias(
             }
             for i in range(k)
         },
-        "chi2_naive": float(chi.statistic),
-        "p_naive": float(chi.pvalue),
+        "chi2_naive": chi2,
+        "p_naive": p_chi2,
         "flagged_participants": flags,
-        "participants_tested": len(pvals),
+        "participants_tested": int(len(tested)),
     }

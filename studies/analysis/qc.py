@@ -38,9 +38,11 @@ def check_failures(votes: pd.DataFrame) -> pd.Series:
     checks = votes[votes["is_check"]]
     if checks.empty:
         return pd.Series(dtype=int)
-    kind = checks["check_expected_system"].str.split("-").str[0]
-    scored = checks[checks["criterion"] == kind.map(CHECKED_CRITERION)]
-    failed = scored["chosen_system"] != scored["check_expected_system"]
+    # As plain strings: the columns may be categoricals with different categories.
+    expected = checks["check_expected_system"].astype(str)
+    kind = expected.str.split("-").str[0]
+    scored = checks[checks["criterion"].astype(str) == kind.map(CHECKED_CRITERION)]
+    failed = scored["chosen_system"].astype(str) != expected[scored.index]
     per_trial = failed.groupby([scored["session"], scored["trial"]]).any()
     return per_trial.groupby(level=0).sum()
 

@@ -5,39 +5,49 @@ Outputs in DIR: summary.json, shares.csv, pairwise.csv, exclusions.csv, table1.t
 synchronization), figure3.png/.svg, table1.png/.svg, position.png/.svg.
 """
 
+import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from studies.analysis.estimates import criterion_estimates, position_bias
+from studies.analysis.bootstrap import codes, draw_replicates, shares_of, weighted_counts
+from studies.analysis.estimates import criterion_estimates, position_bias, system_codes
 from studies.analysis.qc import QCSettings, apply_qc
 
 CRITERIA_ORDER = ("correctness", "noise", "synchronization", "overall")
+ESTIMATE_COLUMNS = (
+    "participant", "item", "category", "criterion", "chosen_system", "slot_systems",
+    "chosen_slot", "n_slots",
+)  # fmt: skip
+CODED_COLUMNS = ("participant", "item", "category", "criterion", "chosen_system")
 
 
 def systems_of(votes: pd.DataFrame) -> list[str]:
     """The systems every regular trial shows (in order of first appearance); a row showing
     another set is an error naming its line."""
-    regular = votes[~votes["is_check"]]
-    # Split each distinct value once (a study has a handful), not every row.
-    distinct = {v: frozenset(v.split("|")) for v in regular["slot_systems"].unique()}
-    sets = regular["slot_systems"].map(distinct)
-    common = sets.value_counts().index[0]
-    odd = regular[sets != common]
-    if len(odd):
-        row = odd.iloc[0]
+    regular = ~votes["is_check"].to_numpy()
+    # Each distinct slot_systems value once (a study has a handful), in order of appearance.
+    codes, values = pd.factorize(votes["slot_systems"][regular])
+    sets = [frozenset(str(v).split("|")) for v in values]
+    per_value = np.bincount(codes, minlength=len(values))
+    totals: dict[frozenset, int] = {}
+    for system_set, count in zip(sets, per_value, strict=True):
+        totals[system_set] = totals.get(system_set, 0) + int(count)
+    common = max(totals, key=totals.get)
+    odd = [j for j, system_set in enumerate(sets) if system_set != common]
+    if odd:
+        row = votes[regular].iloc[int(np.flatnonzero(np.isin(codes, odd))[0])]
         raise ValueError(
             f"line {row['line']}: trial shows {row['slot_systems']!r}, but the "
             f"other trials show {'|'.join(sorted(common))}; every regular trial "
             "must show every system once"
         )
     seen: list[str] = []
-    for names in regular["slot_systems"]:
-        for s in names.split("|"):
-            if s not in seen:
-                seen.append(s)
+    for value in values:
+        seen += [s for s in str(value).split("|") if s not in seen]
         if len(seen) == len(common):
             break
     return seen
@@ -47,7 +57,7 @@ def analyze(
     votes: pd.DataFrame, *, qc: QCSettings, b: int = 2000, seed: int = 0, level: float = 0.95
 ) -> dict:
     """The whole analysis as one JSON-ready dict (see module docstring for the files)."""
-    regular = votes[~votes["is_check"]]
+    regular = votes.loc[~votes["is_check"], ["participant", "n_slots"]]
     if regular.empty:
         raise ValueError("there are no votes to analyse (no regular trials answered yet)")
     systems = systems_of(votes)
@@ -59,24 +69,57 @@ def analyze(
     kept, exclusions = apply_qc(votes, qc)
     if kept.empty:
         raise ValueError("quality control excluded every vote; see the exclusion counts")
-    present = set(kept["criterion"].unique())
+    # The columns the estimates read, as categories (codes, not strings, from here on).
+    kept = kept[[*ESTIMATE_COLUMNS]].astype({c: "category" for c in CODED_COLUMNS})
+    present = set(kept["criterion"].cat.categories)
     criteria = [c for c in CRITERIA_ORDER if c in present] + sorted(present - set(CRITERIA_ORDER))
-    categories = sorted(kept["category"].unique())
+    categories = sorted(kept["category"].cat.categories)
     summary: dict = {"criteria": {}, "systems": systems, "categories": categories}
-    for ci, criterion in enumerate(criteria):
-        part = kept[kept["criterion"] == criterion]
-        scopes = {"all": part, **{c: part[part["category"] == c] for c in categories}}
-        summary["criteria"][criterion] = {
-            scope: criterion_estimates(frame, systems, b=b, seed=seed + 101 * ci + si, level=level)
-            for si, (scope, frame) in enumerate(scopes.items())
-        }
-    first = kept[kept["criterion"] == criteria[0]]
-    summary["position_bias"] = position_bias(first, b=b, seed=seed + 7, level=level)
+    # One two-way resample of the whole study serves every criterion, scope and outcome.
+    k, n_cat = len(systems), len(categories)
+    part, _ = codes(kept["participant"])
+    item, _ = codes(kept["item"])
+    criterion = system_codes(kept["criterion"], criteria)
+    category = system_codes(kept["category"], categories)
+    stratum = np.zeros(int(item.max()) + 1, dtype=np.int64)
+    stratum[item] = category
+    reps = draw_replicates(int(part.max()) + 1, len(stratum), b=b, seed=seed, item_stratum=stratum)
+    outcome = system_codes(kept["chosen_system"], systems)
+    counts = weighted_counts(
+        reps, part, item, (criterion * n_cat + category) * k + outcome, len(criteria) * n_cat * k
+    ).reshape(-1, len(criteria), n_cat, k)
+    jobs = []  # (criterion, scope, votes, bootstrap counts, seed)
+    for ci, name in enumerate(criteria):
+        rows = criterion == ci
+        part_votes = kept[rows]
+        jobs.append((name, "all", part_votes, counts[:, ci].sum(axis=1), seed + 101 * ci))
+        for c, label in enumerate(categories):
+            frame = part_votes[category[rows] == c]
+            jobs.append((name, label, frame, counts[:, ci, c], seed + 101 * ci + 1 + c))
+
+    def estimate(job):
+        name, scope, frame, scope_counts, scope_seed = job
+        return criterion_estimates(
+            frame, systems, b=b, seed=scope_seed, level=level, boot=shares_of(scope_counts)
+        )
+
+    for job in jobs:
+        summary["criteria"].setdefault(job[0], {})[job[1]] = estimate(job)
+    on_first = criterion == 0
+    first = kept[on_first]
+    n_slots = int(first["n_slots"].max())
+    slot_counts = weighted_counts(
+        reps, part[on_first], item[on_first], first["chosen_slot"].to_numpy(), n_slots
+    )
+    summary["position_bias"] = position_bias(
+        first, b=b, seed=seed, level=level, boot=shares_of(slot_counts)
+    )
     per_item = first.groupby("item").size()
     per_participant = first.groupby("participant").size()
     summary["exclusions"] = exclusions
     summary["settings"] = {
-        "bootstrap": "two-way cluster (participants x items, items within category), percentile",
+        "bootstrap": "two-way cluster (participants x items, items within category), "
+        "percentile; one draw of B resamples shared by every criterion and scope",
         "B": b,
         "seed": seed,
         "level": level,
@@ -281,10 +324,10 @@ def _bar_plot(ax, labels, estimates, systems, title):
 
 
 def write_outputs(summary: dict, out: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # Figures drawn on matplotlib's Agg canvas directly (no pyplot: no GUI backend, less to
+    # import, nothing global to close).
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     from foley_models.data.dataset import atomic_write_bytes
 
@@ -330,12 +373,12 @@ def write_outputs(summary: dict, out: Path) -> list[Path]:
         "position": lambda ax: _bar_plot(ax, ["slot"], [pb], list(pb), "Chosen slot"),
     }
     for name, draw in figures.items():
-        fig, ax = plt.subplots(figsize=(7, 4))
-        draw(ax)
-        fig.tight_layout()
+        fig = Figure(figsize=(7, 4))
+        FigureCanvasAgg(fig)
+        draw(fig.add_subplot())
+        fig.subplots_adjust(left=0.09, right=0.98, top=0.92, bottom=0.08)  # fixed: no layout pass
         for ext in ("png", "svg"):
-            path = out / f"{name}.{ext}"
-            fig.savefig(path, dpi=150)
-            written.append(path)
-        plt.close(fig)
+            image = io.BytesIO()
+            fig.savefig(image, format=ext, dpi=150)
+            written.append(atomic_write_bytes(out / f"{name}.{ext}", image.getvalue()))
     return written

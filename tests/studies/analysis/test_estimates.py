@@ -111,3 +111,55 @@ def test_quality_control_reports_each_rule_and_drops_check_trials():
     assert report["rules"]["too_fast"]["votes"] == 2
     assert report["rules"]["failed_checks"]["sessions"] == 1  # two failed checks > 1
     assert report["votes_kept"] == len(kept) == 60 - 10  # session 0's 10 votes all gone
+
+
+def test_naive_tests_and_wilson_match_scipy_and_statsmodels_over_many_cases():
+    """Our scipy.special versions (no scipy.stats / statsmodels import at analysis time)."""
+    rng = np.random.default_rng(0)
+    for _ in range(600):
+        n = int(rng.choice([1, 2, 3, 5, 10, 37, 100, 1000, 25_000, 250_000]))
+        p = float(rng.choice([0.5, 0.25, 1 / 3, 0.2, 1 / 6]))
+        if rng.random() < 0.5:
+            k = int(rng.integers(0, n + 1))
+        else:  # near the mode, where the two tails meet
+            k = int(np.clip(round(rng.normal(n * p, 2 * np.sqrt(n * p * (1 - p)))), 0, n))
+        theirs = stats.binomtest(k, n, p).pvalue
+        assert estimates.binom_test_two_sided(k, n, p) == pytest.approx(theirs, rel=1e-6)
+        assert float(estimates.binom_sf(k - 1, n, p)) == pytest.approx(
+            stats.binom.sf(k - 1, n, p), rel=1e-9, abs=1e-300
+        )
+        assert estimates.wilson(k, n, 0.95) == pytest.approx(
+            proportion_confint(k, n, alpha=0.05, method="wilson"), rel=1e-12, abs=1e-15
+        )
+    counts = rng.integers(0, 100, 5)
+    assert estimates.chisquare(counts) == pytest.approx(tuple(stats.chisquare(counts)))
+    assert estimates.chi2_sf(7.3, 3) == pytest.approx(stats.chi2.sf(7.3, 3))
+
+
+def test_strengths_closed_form_for_complete_sets_and_choix_fit_otherwise():
+    import choix
+
+    frame = simulate_votes(PREFS, participants=20, trials=10, items=10, seed=6)
+    systems = list(PREFS)
+    boot = np.full((10, 4), 0.25)
+    complete = estimates.strengths(frame, systems, boot, 0.95)
+    data = [
+        [systems.index(c), [systems.index(s) for s in o.split("|") if s != c]]
+        for c, o in zip(frame["chosen_system"], frame["slot_systems"], strict=True)
+    ]
+    fitted = choix.ilsr_top1(4, data, alpha=1e-6)
+    fitted -= fitted.mean()
+    assert [complete[s]["strength"] for s in systems] == pytest.approx(fitted, abs=1e-4)
+    pairs = frame.assign(
+        slot_systems=frame["slot_systems"].str.split("|").str[:2].str.join("|"), n_slots=2
+    )
+    pairs = pairs[pairs.apply(lambda r: r["chosen_system"] in r["slot_systems"], axis=1)]
+    partial = estimates.strengths(pairs, systems, boot, 0.95)
+    data = [
+        [systems.index(c), [systems.index(s) for s in o.split("|") if s != c]]
+        for c, o in zip(pairs["chosen_system"], pairs["slot_systems"], strict=True)
+    ]
+    fitted = choix.ilsr_top1(4, data, alpha=1e-6)
+    assert [partial[s]["strength"] for s in systems] == pytest.approx(
+        fitted - fitted.mean(), abs=1e-9
+    )

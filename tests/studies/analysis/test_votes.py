@@ -79,3 +79,23 @@ def test_analysis_names_the_line_of_a_trial_with_other_systems(tmp_path):
     votes = read_votes(_write(tmp_path, *rows))
     with pytest.raises(ValueError, match="line 7: trial shows 'a|b|c|e'"):
         analyze(votes, qc=QCSettings(), b=100)
+
+
+def test_values_keep_their_exact_text_and_quoted_fields_are_read(tmp_path):
+    rows = [
+        _row(participant="007", item='"piano, take 2"'),
+        _row(participant="7", trial="11", item='"piano, take 2"'),
+    ]
+    votes = read_votes(_write(tmp_path, *rows))
+    assert votes["participant"].astype(str).tolist() == ["007", "7"]  # not both the number 7
+    assert votes["item"].astype(str).tolist() == ["piano, take 2"] * 2
+    assert votes["line"].tolist() == [2, 3]
+
+
+def test_unreadable_files_name_what_is_wrong(tmp_path):
+    with pytest.raises(VotesError, match="not a readable CSV: line 3 has 17 fields"):
+        read_votes(_write(tmp_path, _row(), _row() + ",extra"))
+    path = tmp_path / "latin1.csv"
+    path.write_bytes((HEADER + "\n" + _row(item="caf\xe9") + "\n").encode("latin-1"))
+    with pytest.raises(VotesError, match="not a readable CSV: not UTF-8 text"):
+        read_votes(path)
