@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Django's command-line utility for administrative tasks."""
 
+import gc
 import os
 import sys
 
@@ -10,6 +11,9 @@ def main() -> None:
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)
+    # The process is about to exit: spare the collector its last pass over every object
+    # (half a second after an analysis, a sixth of a small one; the OS frees the memory).
+    gc.freeze()
 
 
 if __name__ == "__main__":

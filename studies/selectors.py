@@ -217,6 +217,26 @@ def study_progress(*, study: Study) -> StudyProgress:
     )
 
 
+def study_info(*, study: Study):
+    """What analysis needs to know of the study beyond its votes (analysis.study_info)."""
+    from studies.analysis.qc import QCSettings
+    from studies.analysis.study_info import StudyInfo
+
+    return StudyInfo(
+        slug=study.slug,
+        systems={s.key: s.name for s in study.systems.order_by("id")},
+        criteria=tuple(c.key for c in study.criteria.all()),
+        qc=QCSettings(
+            study.qc_max_failed_checks,
+            study.qc_min_trial_seconds,
+            study.qc_max_same_slot_share,
+            study.qc_require_played_all,
+        ),
+        trials_per_session=study.trials_per_session,
+        check_trials_per_session=study.check_trials_per_session,
+    )
+
+
 def study_vote_rows(*, study: Study) -> list[dict]:
     """Every stored vote as a row of the votes CSV of DESIGN.md (check trials included, their
     slots labelled <kind>-target / <kind>-foil-N, kind being noise or sync)."""

@@ -78,11 +78,24 @@ class Performance:
         return {**data, **extra}
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# The mode a file made by open() gets here (mkstemp makes 0600: collaborators could not read).
+FILE_MODE = 0o666 & ~_umask()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """data written to a temporary file beside path, then renamed over it (readers see the old
+    file or the new one, never half of it); the file gets the usual mode (FILE_MODE)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".partial-", suffix=path.suffix)
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)

@@ -13,6 +13,9 @@ from scipy import special
 
 from studies.analysis.bootstrap import codes, percentile_interval, pigeonhole, two_sided_p
 
+# Participants are screened for position bias from this many answers (fewer when sessions are
+# shorter: the session length, as long as one slot chosen throughout can still be flagged).
+POSITION_MIN_ANSWERS = 10
 # Sign-pattern x item elements drawn at once by the Monte Carlo sign-flip test (2 MB of
 # float64: a chunk stays in cache; 2,000 patterns x 2,000 items at once ran 10x slower).
 SIGN_ELEMENTS = 2**18
@@ -111,14 +114,28 @@ def _frame_codes(frame: pd.DataFrame, systems: list[str]):
     return part, item, outcome, stratum
 
 
-def sign_flip_p(d: np.ndarray, *, resamples: int = 9999, seed: int = 0) -> float:
+SIGN_RESAMPLES = 9999
+# Exact enumeration of sign patterns up to this many items.
+SIGN_EXACT_MAX_ITEMS = 12
+
+
+def sign_flip_floor(n_items: int, resamples: int = SIGN_RESAMPLES) -> float:
+    """The smallest p the sign-flip test can give with n_items (its resolution): 2 / 2^n
+    exactly (a pattern and its mirror are always as extreme), 1 / (resamples + 1) by Monte
+    Carlo. With 2 items it is 0.5: no difference can be significant."""
+    if n_items <= SIGN_EXACT_MAX_ITEMS:
+        return min(1.0, 2.0 / 2**n_items)
+    return 1.0 / (resamples + 1)
+
+
+def sign_flip_p(d: np.ndarray, *, resamples: int = SIGN_RESAMPLES, seed: int = 0) -> float:
     """Two-sided sign-flip permutation p for 'the mean of d is 0' (d: one value per item).
 
     Exact over all 2^n sign patterns for n <= 12 items, else Monte Carlo with `resamples`."""
     return sign_flip_ps(np.asarray(d, dtype=float)[:, None], resamples=resamples, seed=seed)[0]
 
 
-def sign_flip_ps(d: np.ndarray, *, resamples: int = 9999, seed: int = 0) -> list[float]:
+def sign_flip_ps(d: np.ndarray, *, resamples: int = SIGN_RESAMPLES, seed: int = 0) -> list[float]:
     """sign_flip_p for each column of d [items, m], with one draw of sign patterns shared by
     the columns (the same draws each column would get alone: same seed, same items)."""
     d = np.asarray(d, dtype=float)
@@ -129,7 +146,7 @@ def sign_flip_ps(d: np.ndarray, *, resamples: int = 9999, seed: int = 0) -> list
         return out
     d = d[:, live]
     observed = np.abs(d.mean(axis=0))
-    if n <= 12:
+    if n <= SIGN_EXACT_MAX_ITEMS:
         signs = 1 - 2 * ((np.arange(2**n)[:, None] >> np.arange(n)) & 1)
         p = np.mean(np.abs(signs @ d / n) >= observed - 1e-12, axis=0)
     else:
@@ -238,7 +255,10 @@ def criterion_estimates(
         "chi2_naive": chi2,
         "p_naive": p_chi2,
     }
-    # Pairwise differences: bootstrap CI, item-level sign-flip p, Holm over the pairs.
+    # Pairwise differences: bootstrap CI and the bootstrap test that is its dual (p < 0.05
+    # when the 95% interval excludes 0, up to the p-value's +1), Holm over the pairs; the item-level
+    # sign-flip test beside them (exact, but blind to participants' clustering, and unable
+    # to reach 0.05 with fewer than 6 items).
     table = np.bincount(item * k + outcome, minlength=len(stratum) * k).reshape(-1, k)
     table = table.astype(np.float64)
     pair_index = list(combinations(range(k), 2))
@@ -246,9 +266,9 @@ def criterion_estimates(
         np.stack([table[:, a] - table[:, c] for a, c in pair_index], axis=1), seed=seed
     )
     pairs = []
-    for (a, c), p_value in zip(pair_index, pair_p, strict=True):
-        diff = boot[:, a] - boot[:, c]
-        d_low, d_high = percentile_interval(diff[:, None], level)
+    for (a, c), p_items in zip(pair_index, pair_p, strict=True):
+        diff = (boot[:, a] - boot[:, c])[:, None]
+        d_low, d_high = percentile_interval(diff, level)
         pairs.append(
             {
                 "a": systems[a],
@@ -256,7 +276,10 @@ def criterion_estimates(
                 "diff": float(shares[a] - shares[c]),
                 "ci_low": float(d_low[0]),
                 "ci_high": float(d_high[0]),
-                "p": p_value,
+                "p": float(two_sided_p(diff, 0.0)[0]),
+                "p_min": 2.0 / (len(boot) + 1),
+                "p_sign_flip": p_items,
+                "p_sign_flip_min": sign_flip_floor(len(table)),
             }
         )
     for p, adjusted in zip(pairs, holm([p["p"] for p in pairs]), strict=True):
@@ -328,11 +351,14 @@ def position_bias(
     b: int,
     seed: int,
     level: float = 0.95,
-    min_trials: int = 10,
+    min_trials: int = POSITION_MIN_ANSWERS,
     boot: np.ndarray | None = None,
 ) -> dict:
     """Slot shares with two-way bootstrap intervals, and participants flagged for choosing one
-    slot far more than chance (binomial test, Benjamini-Hochberg across participants).
+    slot far more than chance: a binomial test of their most chosen slot, Bonferroni over the
+    k slots (the slot is picked after looking), Benjamini-Hochberg across participants.
+    Participants with fewer than min_trials answers are not tested; `note` says when even a
+    participant who always chose one slot in min_trials answers could not be flagged.
 
     boot: [B, slots] bootstrap slot shares drawn by the caller; None draws its own."""
     k = int(frame["n_slots"].max())
@@ -351,7 +377,7 @@ def position_bias(
     n_answers, top_counts = per_slot.sum(axis=1), per_slot.max(axis=1)
     tested = np.flatnonzero(n_answers >= min_trials)
     # binomtest(top, n, 1/k, alternative="greater").pvalue is binom.sf(top - 1, n, 1/k).
-    pvals = binom_sf(top_counts[tested] - 1, n_answers[tested], 1.0 / k)
+    pvals = np.minimum(1.0, k * binom_sf(top_counts[tested] - 1, n_answers[tested], 1.0 / k))
     if len(pvals):
         flags = [
             {
@@ -363,6 +389,15 @@ def position_bias(
             if p < 0.05
         ]
     chi2, p_chi2 = chisquare(counts)
+    always_one_slot = min(1.0, k * (1.0 / k) ** min_trials)  # the smallest p at min_trials
+    note = None
+    if always_one_slot >= 0.05:
+        note = (
+            f"not screened: with {min_trials} answers per participant even choosing one slot "
+            f"every time gives p = {always_one_slot:.2g}"
+        )
+    elif not len(tested):
+        note = f"not screened: no participant gave {min_trials} answers"
     return {
         "slots": {
             chr(65 + i): {
@@ -377,4 +412,6 @@ def position_bias(
         "p_naive": p_chi2,
         "flagged_participants": flags,
         "participants_tested": int(len(tested)),
+        "min_answers": int(min_trials),
+        "note": note,
     }

@@ -1,8 +1,11 @@
 """`analyze`: quality control, estimates per criterion and scope, and the files a paper needs.
 
-Outputs in DIR: summary.json, shares.csv, pairwise.csv, exclusions.csv, table1.tex, report.md
-(Table 1: overall preference, instrument x system; Figure 3: correctness, noise,
-synchronization), figure3.png/.svg, table1.png/.svg, position.png/.svg.
+Outputs in DIR: summary.json, shares.csv, pairwise.csv, exclusions.csv, table1.tex (a LaTeX
+table float; needs booktabs), report.md (Table 1: overall preference, instrument x system;
+Figure 3: correctness, noise, synchronization; tests; position bias; checklist), and the
+figures figure3, table1 and position as PNG, SVG and PDF. Systems appear in the study's order
+under their display names when the analysis has the study's information (analyze STUDY, or a
+votes CSV with the study file export_votes writes beside it).
 """
 
 import io
@@ -14,8 +17,14 @@ import numpy as np
 import pandas as pd
 
 from studies.analysis.bootstrap import codes, draw_replicates, shares_of, weighted_counts
-from studies.analysis.estimates import criterion_estimates, position_bias, system_codes
+from studies.analysis.estimates import (
+    POSITION_MIN_ANSWERS,
+    criterion_estimates,
+    position_bias,
+    system_codes,
+)
 from studies.analysis.qc import QCSettings, apply_qc
+from studies.analysis.study_info import StudyInfo
 
 CRITERIA_ORDER = ("correctness", "noise", "synchronization", "overall")
 ESTIMATE_COLUMNS = (
@@ -54,13 +63,30 @@ def systems_of(votes: pd.DataFrame) -> list[str]:
 
 
 def analyze(
-    votes: pd.DataFrame, *, qc: QCSettings, b: int = 2000, seed: int = 0, level: float = 0.95
+    votes: pd.DataFrame,
+    *,
+    qc: QCSettings,
+    b: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+    info: StudyInfo | None = None,
 ) -> dict:
-    """The whole analysis as one JSON-ready dict (see module docstring for the files)."""
+    """The whole analysis as one JSON-ready dict (see module docstring for the files).
+
+    info: the study's systems (order, display names), criteria order and session length;
+    None: systems in order of first appearance, named by their keys."""
     regular = votes.loc[~votes["is_check"], ["participant", "n_slots"]]
     if regular.empty:
         raise ValueError("there are no votes to analyse (no regular trials answered yet)")
     systems = systems_of(votes)
+    if info is not None:
+        unknown = sorted(set(systems) - set(info.systems))
+        if unknown:
+            raise ValueError(
+                f"the votes show systems {', '.join(unknown)} that the study file of "
+                f"{info.slug!r} does not list ({', '.join(info.systems)})"
+            )
+        systems = [k for k in info.systems if k in systems]
     if regular["n_slots"].nunique() != 1 or regular["n_slots"].iloc[0] != len(systems):
         raise ValueError(
             "every regular trial must show every system once; this file mixes "
@@ -72,9 +98,17 @@ def analyze(
     # The columns the estimates read, as categories (codes, not strings, from here on).
     kept = kept[[*ESTIMATE_COLUMNS]].astype({c: "category" for c in CODED_COLUMNS})
     present = set(kept["criterion"].cat.categories)
-    criteria = [c for c in CRITERIA_ORDER if c in present] + sorted(present - set(CRITERIA_ORDER))
+    order = list(info.criteria) if info is not None else []
+    order += [c for c in CRITERIA_ORDER if c not in order]
+    criteria = [c for c in order if c in present] + sorted(present - set(order))
     categories = sorted(kept["category"].cat.categories)
-    summary: dict = {"criteria": {}, "systems": systems, "categories": categories}
+    summary: dict = {
+        "criteria": {},
+        "systems": systems,
+        "names": {k: (info.systems[k] if info is not None else k) for k in systems},
+        "study": info.slug if info is not None else None,
+        "categories": categories,
+    }
     # One two-way resample of the whole study serves every criterion, scope and outcome.
     k, n_cat = len(systems), len(categories)
     part, _ = codes(kept["participant"])
@@ -111,11 +145,19 @@ def analyze(
     slot_counts = weighted_counts(
         reps, part[on_first], item[on_first], first["chosen_slot"].to_numpy(), n_slots
     )
-    summary["position_bias"] = position_bias(
-        first, b=b, seed=seed, level=level, boot=shares_of(slot_counts)
-    )
     per_item = first.groupby("item").size()
     per_participant = first.groupby("participant").size()
+    # Screen every participant who finished a session: sessions shorter than the usual minimum
+    # lower it to their length (the session length of the study file, else the median).
+    length = info.trials_per_session if info is not None else int(per_participant.median())
+    summary["position_bias"] = position_bias(
+        first,
+        b=b,
+        seed=seed,
+        level=level,
+        min_trials=max(2, min(POSITION_MIN_ANSWERS, length)),
+        boot=shares_of(slot_counts),
+    )
     summary["exclusions"] = exclusions
     summary["settings"] = {
         "bootstrap": "two-way cluster (participants x items, items within category), "
@@ -146,10 +188,12 @@ def analyze(
         "exclusions_per_rule": {k: v["votes"] for k, v in exclusions["rules"].items()},
         "interval_method": f"two-way cluster bootstrap, B = {b}, percentile, seed {seed}",
         "naive_interval": "Wilson (as if votes were independent)",
-        "multiplicity": "Holm over the pairs of each criterion (item-level sign-flip tests)",
+        "multiplicity": "Holm over the pairs of each criterion (two-way bootstrap tests, the "
+        "duals of the intervals; item-level sign-flip p beside them in pairwise.csv)",
         "agreement": "Krippendorff's alpha, nominal",
         "position_bias": "slot shares with bootstrap intervals; participants flagged by "
-        "binomial test with Benjamini-Hochberg",
+        "binomial test of their most chosen slot (Bonferroni over slots) with "
+        "Benjamini-Hochberg",
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     return summary
@@ -173,17 +217,61 @@ def summary_json(summary: dict) -> dict:
             scope: {k: est[k] for k in ("n", "participants", "items")}
             for scope, est in scopes.items()
         }
-    for key in ("position_bias", "exclusions", "settings", "checklist", "systems", "categories"):
+    for key in (
+        "position_bias", "exclusions", "settings", "checklist", "systems", "names", "study",
+        "categories",
+    ):  # fmt: skip
         extra[key] = summary[key]
     return {**out, **extra}
 
 
+def _name(summary: dict, key: str) -> str:
+    """A system's display name (its key when the analysis had no study file)."""
+    return summary.get("names", {}).get(key, key)
+
+
+def _scope_n(est: dict) -> str:
+    return f"{est['n']} / {est['participants']} / {est['items']}"
+
+
+def format_p(p: float | None, floor: float | None = None) -> str:
+    """A p-value as printed: "< 0.001" below 0.001; at the smallest value its method can give
+    (floor: 1 / resamples, a bootstrap's 2 / (B + 1)) "<= floor", not a spuriously exact
+    number; else three decimals."""
+    if p is None or p != p:
+        return "n/a"
+    if floor is not None and floor >= 0.001 and p <= floor * (1 + 1e-9):
+        return f"<= {floor:.3f}"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def format_alpha(alpha: float | None) -> str:
+    return "n/a" if alpha is None else f"{alpha:.3f}"
+
+
+def _bootstrap_floor(summary: dict) -> float:
+    return 2.0 / (summary["settings"]["B"] + 1)
+
+
 def shares_table(summary: dict) -> pd.DataFrame:
+    """One row per criterion x scope x system: the system's votes (n) beside the scope's
+    votes, participants and items."""
     rows = []
     for criterion, scopes in summary["criteria"].items():
         for scope, est in scopes.items():
             for system, v in est["systems"].items():
-                rows.append({"criterion": criterion, "scope": scope, "system": system, **v})
+                rows.append(
+                    {
+                        "criterion": criterion,
+                        "scope": scope,
+                        "system": system,
+                        "name": _name(summary, system),
+                        "scope_votes": est["n"],
+                        "scope_participants": est["participants"],
+                        "scope_items": est["items"],
+                        **v,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -192,7 +280,16 @@ def pairwise_table(summary: dict) -> pd.DataFrame:
     for criterion, scopes in summary["criteria"].items():
         for scope, est in scopes.items():
             for p in est["pairwise"]:
-                rows.append({"criterion": criterion, "scope": scope, **p})
+                rows.append(
+                    {
+                        "criterion": criterion,
+                        "scope": scope,
+                        **p,
+                        "a_name": _name(summary, p["a"]),
+                        "b_name": _name(summary, p["b"]),
+                        "scope_items": est["items"],
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -205,16 +302,48 @@ def _cell(v: dict) -> str:
     return f"{_pct(v['share'])} [{_pct(v['ci_low'])}, {_pct(v['ci_high'])}]"
 
 
-def table1_latex(summary: dict) -> str:
-    """Overall preference (%) per instrument x system, with bootstrap 95% intervals."""
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+}  # fmt: skip
+
+
+def latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+def _table1_parts(summary: dict) -> tuple[str, dict, list[str]]:
     crit = "overall" if "overall" in summary["criteria"] else next(iter(summary["criteria"]))
     scopes = summary["criteria"][crit]
+    return crit, scopes, [c for c in scopes if c != "all"] + ["all"]
+
+
+def _table1_caption(summary: dict, crit: str) -> str:
+    b = summary["settings"]["B"]
+    level = round(100 * summary["settings"]["level"])
+    return (
+        f"{crit.capitalize()} preference (%) per instrument: the share of votes choosing each "
+        f"system, with {level}% two-way cluster bootstrap intervals (participants and items "
+        f"resampled, items within instrument, B = {b}). Chance is "
+        f"{100 / len(summary['systems']):.0f}%. n: votes / participants / items."
+    )
+
+
+def table1_latex(summary: dict) -> str:
+    """Table 1 as a self-contained LaTeX table float (it needs booktabs, said at the top)."""
+    crit, scopes, cols = _table1_parts(summary)
     systems = summary["systems"]
-    cols = [c for c in scopes if c != "all"] + ["all"]
+    study = summary.get("study")
     lines = [
+        f"% Table 1{f' of study {study}' if study else ''}, written by manage.py analyze.",
+        r"% Needs \usepackage{booktabs} in the preamble.",
+        r"\begin{table}[t]",
+        r"\centering",
+        r"\caption{" + latex_escape(_table1_caption(summary, crit)) + "}",
+        r"\label{tab:" + latex_escape(crit) + "-preference}",
         r"\begin{tabular}{l" + "c" * len(cols) + "}",
         r"\toprule",
-        "System & " + " & ".join(c.replace("_", r"\_") for c in cols) + r" \\",
+        "System & " + " & ".join(latex_escape(c) for c in cols) + r" \\",
         r"\midrule",
     ]
     for s in systems:
@@ -222,56 +351,85 @@ def table1_latex(summary: dict) -> str:
         for c in cols:
             v = scopes[c]["systems"].get(s)
             cells.append("--" if v is None else _cell(v))
-        lines.append(s.replace("_", r"\_") + " & " + " & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
+        lines.append(latex_escape(_name(summary, s)) + " & " + " & ".join(cells) + r" \\")
+    lines += [
+        r"\midrule",
+        "$n$ & " + " & ".join(_scope_n(scopes[c]) for c in cols) + r" \\",
+        r"\bottomrule",
+        r"\end{tabular}",
+        r"\end{table}",
+    ]
     return "\n".join(lines) + "\n"
 
 
 def report_markdown(summary: dict) -> str:
     systems = summary["systems"]
+    names = [_name(summary, s) for s in systems]
+    floor = _bootstrap_floor(summary)
     out = ["# Listening study results", ""]
-    crit = "overall" if "overall" in summary["criteria"] else next(iter(summary["criteria"]))
-    scopes = summary["criteria"][crit]
-    cols = [c for c in scopes if c != "all"] + ["all"]
+    if summary.get("study"):
+        out += [f"Study `{summary['study']}`.", ""]
+    crit, scopes, cols = _table1_parts(summary)
     out += [
         f"## Table 1: {crit} preference (%), per instrument",
         "",
         "| system | " + " | ".join(cols) + " |",
         "|---" * (len(cols) + 1) + "|",
     ]
-    for s in systems:
+    for s, name in zip(systems, names, strict=True):
         cells = [_cell(scopes[c]["systems"][s]) for c in cols]
-        out.append(f"| {s} | " + " | ".join(cells) + " |")
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
     out += [
+        "| n | " + " | ".join(_scope_n(scopes[c]) for c in cols) + " |",
         "",
-        "Shares with 95% two-way cluster bootstrap intervals.",
+        _table1_caption(summary, crit),
         "",
         "## Figure 3: correctness, noise and synchronization (all items)",
         "",
-        "| criterion | " + " | ".join(systems) + " |",
-        "|---" * (len(systems) + 1) + "|",
+        "| criterion | " + " | ".join(names) + " | n |",
+        "|---" * (len(systems) + 2) + "|",
     ]
     for criterion, est in summary["criteria"].items():
         cells = [_cell(est["all"]["systems"][s]) for s in systems]
-        out.append(f"| {criterion} | " + " | ".join(cells) + " |")
-    out += ["", "![Figure 3](figure3.png)", "", "## Tests (all items)", ""]
+        out.append(f"| {criterion} | " + " | ".join(cells) + f" | {_scope_n(est['all'])} |")
+    out += [
+        "",
+        "Shares (%) with 95% two-way cluster bootstrap intervals; n: votes / participants / items.",
+        "",
+        "![Figure 3](figure3.png)",
+        "",
+        "## Tests (all items)",
+        "",
+    ]
     for criterion, est in summary["criteria"].items():
         om = est["all"]["omnibus"]
         wald = (
             "n/a"
             if om["wald"] is None
-            else f"Wald chi2({om['df']}) = {om['wald']:.2f}, p = {om['p']:.3g}"
+            else f"Wald chi2({om['df']}) = {om['wald']:.2f}, p {_p_clause(om['p'])}"
         )
         out.append(
-            f"- **{criterion}**: {wald} (naive chi2 p = {om['p_naive']:.3g}); "
-            f"Krippendorff's alpha = {est['all']['krippendorff_alpha']}"
+            f"- **{criterion}**: {wald} (naive chi2 p {_p_clause(om['p_naive'])}); "
+            f"Krippendorff's alpha = {format_alpha(est['all']['krippendorff_alpha'])}"
         )
         for p in est["all"]["pairwise"]:
             out.append(
-                f"  - {p['a']} - {p['b']}: {_pct(p['diff'])} points "
-                f"[{_pct(p['ci_low'])}, {_pct(p['ci_high'])}], Holm p = {p['p_holm']:.3g}"
+                f"  - {_name(summary, p['a'])} - {_name(summary, p['b'])}: "
+                f"{_pct(p['diff'])} points [{_pct(p['ci_low'])}, {_pct(p['ci_high'])}], "
+                f"Holm p {_p_clause(p['p_holm'], p.get('p_min'))}"
             )
+    out += [
+        "",
+        "Chance tests of each share: bootstrap p-values (resolution "
+        f"{format_p(floor, floor).replace('<= ', '')}) in summary.json and shares.csv.",
+    ]
     pb = summary["position_bias"]
+    screened = (
+        pb["note"]
+        if pb.get("note")
+        else f"{len(pb['flagged_participants'])} of {pb['participants_tested']} participants "
+        f"with at least {pb['min_answers']} answers flagged"
+    )
     out += [
         "",
         "## Position bias",
@@ -279,8 +437,8 @@ def report_markdown(summary: dict) -> str:
         ", ".join(
             f"slot {k}: {_pct(v['share'])}% [{_pct(v['ci_low'])}, {_pct(v['ci_high'])}]"
             for k, v in pb["slots"].items()
-        ),
-        f"; {len(pb['flagged_participants'])} of {pb['participants_tested']} participants flagged.",
+        )
+        + f"; {screened}.",
         "",
         "## Reporting checklist",
         "",
@@ -299,7 +457,13 @@ def report_markdown(summary: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def _bar_plot(ax, labels, estimates, systems, title):
+def _p_clause(p: float | None, floor: float | None = None) -> str:
+    """'= 0.012', '< 0.001' or '<= 0.500' after a 'p'."""
+    text = format_p(p, floor)
+    return text if text.startswith(("<", "n/a")) else f"= {text}"
+
+
+def _bar_plot(ax, labels, estimates, systems, title, names=None, ylabel="preferred (%)"):
     import numpy as np
 
     width = 0.8 / len(systems)
@@ -314,13 +478,14 @@ def _bar_plot(ax, labels, estimates, systems, title):
             width,
             yerr=[low, high],
             capsize=3,
-            label=s,
+            label=(names or {}).get(s, s),
+            color=f"C{i}",
         )
-    ax.axhline(100 / len(systems), color="grey", lw=0.8, ls="--")
+    ax.axhline(100 / len(systems), color="grey", lw=0.8, ls="--", label="chance")
     ax.set_xticks(x, labels)
-    ax.set_ylabel("preferred (%)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
 
 
 def write_outputs(summary: dict, out: Path) -> list[Path]:
@@ -351,33 +516,38 @@ def write_outputs(summary: dict, out: Path) -> list[Path]:
         atomic_write_bytes(out / "report.md", report_markdown(summary).encode()),
     ]
     systems = summary["systems"]
+    names = summary.get("names", {})
     crits = [c for c in summary["criteria"] if c != "overall"] or list(summary["criteria"])
-    crit1 = "overall" if "overall" in summary["criteria"] else crits[0]
-    scopes = [c for c in summary["criteria"][crit1] if c != "all"] + ["all"]
+    crit1, scopes_of_1, _ = _table1_parts(summary)
+    scopes = [c for c in scopes_of_1 if c != "all"] + ["all"]
     pb = summary["position_bias"]["slots"]
     figures = {
         "figure3": lambda ax: _bar_plot(
             ax,
-            crits,
+            [f"{c}\nn = {summary['criteria'][c]['all']['n']}" for c in crits],
             [summary["criteria"][c]["all"]["systems"] for c in crits],
             systems,
-            "Preference by criterion (all items)",
+            "Preference by criterion (all items; n: votes)",
+            names,
         ),
         "table1": lambda ax: _bar_plot(
             ax,
-            scopes,
-            [summary["criteria"][crit1][s]["systems"] for s in scopes],
+            [f"{s}\nn = {scopes_of_1[s]['n']}" for s in scopes],
+            [scopes_of_1[s]["systems"] for s in scopes],
             systems,
-            f"{crit1} preference by instrument",
+            f"{crit1.capitalize()} preference by instrument (n: votes)",
+            names,
         ),
-        "position": lambda ax: _bar_plot(ax, ["slot"], [pb], list(pb), "Chosen slot"),
+        "position": lambda ax: _bar_plot(
+            ax, ["slot"], [pb], list(pb), "Chosen slot (first criterion)", ylabel="chosen (%)"
+        ),
     }
     for name, draw in figures.items():
-        fig = Figure(figsize=(7, 4))
+        fig = Figure(figsize=(8, 4))
         FigureCanvasAgg(fig)
         draw(fig.add_subplot())
-        fig.subplots_adjust(left=0.09, right=0.98, top=0.92, bottom=0.08)  # fixed: no layout pass
-        for ext in ("png", "svg"):
+        fig.subplots_adjust(left=0.08, right=0.78, top=0.9, bottom=0.13)  # fixed: no layout pass
+        for ext in ("png", "svg", "pdf"):
             image = io.BytesIO()
             fig.savefig(image, format=ext, dpi=150)
             written.append(atomic_write_bytes(out / f"{name}.{ext}", image.getvalue()))

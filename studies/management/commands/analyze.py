@@ -1,3 +1,4 @@
+import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -6,20 +7,28 @@ from django.core.management.base import BaseCommand, CommandError
 
 from studies.analysis.qc import QCSettings
 from studies.analysis.report import analyze, write_outputs
+from studies.analysis.study_info import read_study_info, sidecar_path
 from studies.analysis.votes import COLUMNS, VotesError, read_votes, write_votes
 from studies.models import Study
-from studies.selectors import study_vote_rows
+from studies.selectors import study_info, study_vote_rows
 
 
 class Command(BaseCommand):
     help = (
-        "Analyse a study (or a votes CSV): quality control, shares with two-way cluster "
-        "bootstrap and Wilson intervals, tests, agreement, position bias; tables, plots, report."
+        "Analyse a study (or a votes CSV and its study file): quality control, shares with "
+        "two-way cluster bootstrap and Wilson intervals, tests, agreement, position bias; "
+        "tables, figures (PNG, SVG, PDF) and a report."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("study", nargs="?", help="the study's slug (or use --votes)")
         parser.add_argument("--votes", type=Path, help="a votes CSV instead of a study")
+        parser.add_argument(
+            "--study-file",
+            type=Path,
+            help="the study file of --votes (default: the one export_votes wrote beside it, "
+            "votes.csv -> votes.study.json): system order and names, criteria, QC settings",
+        )
         parser.add_argument("--out", type=Path, required=True)
         parser.add_argument("--bootstrap", type=int, default=2000, help="replicates (B)")
         parser.add_argument("--seed", type=int, default=0)
@@ -32,17 +41,12 @@ class Command(BaseCommand):
             raise CommandError("give a study slug or --votes FILE (one of them)")
         if options["bootstrap"] < 100:
             raise CommandError("--bootstrap must be at least 100")
-        qc = QCSettings()
+        info = None
         if options["study"]:
             study = Study.objects.filter(slug=options["study"]).first()
             if study is None:
                 raise CommandError(f"no study with slug {options['study']!r}")
-            qc = QCSettings(
-                study.qc_max_failed_checks,
-                study.qc_min_trial_seconds,
-                study.qc_max_same_slot_share,
-                study.qc_require_played_all,
-            )
+            info = study_info(study=study)
             rows = study_vote_rows(study=study)
             if not rows:
                 raise CommandError(f"study {study.slug!r} has no votes yet; nothing to analyse")
@@ -58,20 +62,18 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from exc
             if votes.empty:
                 raise CommandError(f"{options['votes']} has no vote rows; nothing to analyse")
-        qc = QCSettings(
-            options["max_failed_checks"]
-            if options["max_failed_checks"] is not None
-            else qc.max_failed_checks,
-            options["min_trial_seconds"]
-            if options["min_trial_seconds"] is not None
-            else qc.min_trial_seconds,
-            options["max_same_slot_share"]
-            if options["max_same_slot_share"] is not None
-            else qc.max_same_slot_share,
-            qc.require_played_all,
+            info = self._study_file(options["votes"], options["study_file"])
+        qc = info.qc if info else None
+        overrides = {
+            "max_failed_checks": options["max_failed_checks"],
+            "min_trial_seconds": options["min_trial_seconds"],
+            "max_same_slot_share": options["max_same_slot_share"],
+        }
+        qc = dataclasses.replace(
+            qc or QCSettings(), **{k: v for k, v in overrides.items() if v is not None}
         )
         try:
-            summary = analyze(votes, qc=qc, b=options["bootstrap"], seed=options["seed"])
+            summary = analyze(votes, qc=qc, b=options["bootstrap"], seed=options["seed"], info=info)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         written = write_outputs(summary, options["out"])
@@ -80,3 +82,17 @@ class Command(BaseCommand):
             f"{ex['votes_kept']} of {ex['votes_in']} votes kept after quality "
             f"control; wrote {len(written)} files to {options['out']}"
         )
+
+    def _study_file(self, votes: Path, given: Path | None):
+        path = given or sidecar_path(votes)
+        if given is None and not path.is_file():
+            self.stderr.write(
+                f"note: no study file {path} beside the votes; using the default quality-"
+                "control settings, system keys as names and systems in order of first "
+                "appearance (export_votes writes the study file; or pass --study-file)"
+            )
+            return None
+        try:
+            return read_study_info(path)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc

@@ -3,13 +3,18 @@ from pathlib import Path
 import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 
+from studies.analysis.study_info import sidecar_path, write_study_info
 from studies.analysis.votes import COLUMNS, write_votes
 from studies.models import Study
-from studies.selectors import study_vote_rows
+from studies.selectors import study_info, study_vote_rows
 
 
 class Command(BaseCommand):
-    help = "Write a study's votes as the tidy CSV of DESIGN.md (one row per trial x criterion)."
+    help = (
+        "Write a study's votes as the tidy CSV of DESIGN.md (one row per trial x criterion), "
+        "and beside it the study file (systems in order with their names, criteria, quality-"
+        "control settings) that `analyze --votes` reads: votes.csv -> votes.study.json."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("study", help="the study's slug")
@@ -21,4 +26,5 @@ class Command(BaseCommand):
             raise CommandError(f"no study with slug {options['study']!r}")
         rows = study_vote_rows(study=study)
         write_votes(options["out"], pd.DataFrame(rows, columns=list(COLUMNS)))
-        self.stdout.write(f"wrote {len(rows)} vote rows to {options['out']}")
+        info = write_study_info(sidecar_path(options["out"]), study_info(study=study))
+        self.stdout.write(f"wrote {len(rows)} vote rows to {options['out']} (study file: {info})")

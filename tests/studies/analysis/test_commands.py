@@ -1,5 +1,6 @@
 import json
 
+import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -143,3 +144,70 @@ def test_plan_study_prints_the_smallest_design(capsys):
     )
     out = capsys.readouterr().out
     assert "Smallest design reaching power 0.8: 60 participants x 10 trials" in out
+
+
+def test_the_export_carries_the_study_so_both_routes_agree(answered_study, tmp_path, capsys):
+    """QC settings, system order and display names travel in votes.study.json."""
+    import stat
+
+    from foley_models.data.dataset import FILE_MODE
+
+    answered_study.qc_min_trial_seconds = 5.0  # excludes part of the simulated answers
+    answered_study.save()
+    call_command("export_votes", "sim", "--out", str(tmp_path / "votes.csv"))
+    study_file = json.loads((tmp_path / "votes.study.json").read_text())
+    assert study_file["qc"]["min_trial_seconds"] == 5.0
+    assert [s["key"] for s in study_file["systems"]] == list(SYSTEM_KEYS[:4])
+    call_command("analyze", "sim", "--out", str(tmp_path / "db"), "--bootstrap", "200")
+    call_command(
+        "analyze", "--votes", str(tmp_path / "votes.csv"), "--out", str(tmp_path / "csv"),
+        "--bootstrap", "200",
+    )  # fmt: skip
+    db, csv = (json.loads((tmp_path / d / "summary.json").read_text()) for d in ("db", "csv"))
+    assert db["exclusions"] == csv["exclusions"]
+    assert db["exclusions"]["rules"]["too_fast"]["votes"] > 0
+    assert db["systems"] == csv["systems"] == list(SYSTEM_KEYS[:4])  # the study's order
+    assert db["overall"] == csv["overall"]
+    # Without the study file: default QC (a different result) and a note saying so.
+    (tmp_path / "votes.study.json").unlink()
+    capsys.readouterr()
+    call_command(
+        "analyze", "--votes", str(tmp_path / "votes.csv"), "--out", str(tmp_path / "bare"),
+        "--bootstrap", "200",
+    )  # fmt: skip
+    assert "no study file" in capsys.readouterr().err
+    bare = json.loads((tmp_path / "bare" / "summary.json").read_text())
+    assert bare["exclusions"]["votes_kept"] > db["exclusions"]["votes_kept"]
+    # Display names in the study's order in every table; n beside; readable files; PDFs.
+    names = [f"System {k.upper()} name" for k in SYSTEM_KEYS[:4]]
+    report = (tmp_path / "db" / "report.md").read_text()
+    table1 = report.split("## Table 1")[1].split("\n\n")[1].splitlines()
+    assert [row.split(" | ")[0].lstrip("| ") for row in table1[2:6]] == names
+    assert table1[6].startswith("| n | ")
+    latex = (tmp_path / "db" / "table1.tex").read_text()
+    assert r"\usepackage{booktabs}" in latex and r"\caption{" in latex and "$n$ &" in latex
+    escaped = [n.replace("_", r"\_") for n in names]
+    assert latex.index(escaped[0]) < latex.index(escaped[1]) < latex.index(escaped[3])
+    shares = pd.read_csv(tmp_path / "db" / "shares.csv")
+    overall_all = shares[(shares["criterion"] == "overall") & (shares["scope"] == "all")]
+    assert overall_all["name"].tolist() == names
+    assert (overall_all["scope_votes"] == overall_all["n"].sum()).all()
+    for name in ("figure3.pdf", "table1.pdf", "position.pdf", "summary.json", "table1.tex"):
+        path = tmp_path / "db" / name
+        assert stat.S_IMODE(path.stat().st_mode) == FILE_MODE
+    assert (tmp_path / "db" / "figure3.pdf").read_bytes().startswith(b"%PDF")
+    # Position bias is screened at the session length (6 answers here, fewer than 10).
+    assert db["position_bias"]["min_answers"] == 6 and db["position_bias"]["participants_tested"]
+
+
+def test_a_study_file_that_does_not_match_the_votes_is_refused(answered_study, tmp_path):
+    call_command("export_votes", "sim", "--out", str(tmp_path / "votes.csv"))
+    path = tmp_path / "votes.study.json"
+    data = json.loads(path.read_text())
+    data["systems"] = data["systems"][:3]
+    path.write_text(json.dumps(data))
+    with pytest.raises(CommandError, match=f"systems {SYSTEM_KEYS[3]} that the study file"):
+        call_command("analyze", "--votes", str(tmp_path / "votes.csv"), "--out", str(tmp_path))
+    path.write_text("{not json")
+    with pytest.raises(CommandError, match="not a JSON study file"):
+        call_command("analyze", "--votes", str(tmp_path / "votes.csv"), "--out", str(tmp_path))

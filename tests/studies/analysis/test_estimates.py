@@ -163,3 +163,32 @@ def test_strengths_closed_form_for_complete_sets_and_choix_fit_otherwise():
     assert [partial[s]["strength"] for s in systems] == pytest.approx(
         fitted - fitted.mean(), abs=1e-9
     )
+
+
+def test_pairwise_tests_agree_with_their_intervals():
+    frame = simulate_votes(
+        PREFS, participants=40, trials=12, items=24, participant_sd=0.6, item_sd=0.6, seed=7
+    )
+    est = estimates.criterion_estimates(frame, list(PREFS), b=1000, seed=0)
+    floor = 2 / 1001
+    for pair in est["pairwise"]:
+        excludes_zero = pair["ci_low"] > 0 or pair["ci_high"] < 0
+        assert pair["p_min"] == pytest.approx(floor)
+        if pair["p"] < 0.05:
+            assert excludes_zero, pair
+        if excludes_zero:
+            assert pair["p"] <= 0.05 + floor, pair
+    assert any(p["p"] < 0.05 for p in est["pairwise"])
+    assert est["pairwise"][0]["p_sign_flip_min"] == pytest.approx(1 / 10_000)
+    assert estimates.sign_flip_floor(2) == 0.5 and estimates.sign_flip_floor(5) == 2 / 32
+
+
+def test_position_bias_is_screened_at_the_session_length_or_says_it_cannot_be():
+    frame = simulate_votes(PREFS, participants=20, trials=8, items=10, seed=8)
+    lazy = frame["participant"] == "0"
+    frame.loc[lazy, "chosen_slot"] = 0
+    result = estimates.position_bias(frame, b=100, seed=0, min_trials=8)
+    assert result["participants_tested"] == 20 and result["note"] is None
+    assert [f["participant"] for f in result["flagged_participants"]] == ["0"]
+    short = estimates.position_bias(frame, b=100, seed=0, min_trials=2)
+    assert short["note"].startswith("not screened: with 2 answers")
