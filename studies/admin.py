@@ -151,10 +151,17 @@ class StudyAdmin(admin.ModelAdmin):
             ),
             ("Items below target", str(p.items_below_target)),
             (
-                "Times chosen per item x system (min / max)",
+                "Times chosen per item x system, all criteria together (min / max)",
                 f"{p.min_chosen_item_system} / {p.max_chosen_item_system}",
             ),
         ]
+        if p.simulated_sessions:
+            rows.append(
+                (
+                    "Dry-run sessions (simulate_raters; counted in nothing above)",
+                    f"{p.simulated_sessions} (remove: manage.py delete_simulated {obj.slug})",
+                )
+            )
         body = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
         return format_html('<table class="progress">{}</table>', body)
 
@@ -372,10 +379,11 @@ class SessionAdmin(admin.ModelAdmin):
         "answered",
         "n_trials",
         "excluded",
+        "simulated",
         "started_at",
         "completed_at",
     ]
-    list_filter = ["study", "status", "excluded", "participant__source"]
+    list_filter = ["study", "status", "excluded", "simulated", "participant__source"]
     list_select_related = ["study", "participant"]
     readonly_fields = [
         "study",

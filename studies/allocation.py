@@ -98,9 +98,10 @@ class ItemLoad:
         return self.valid + self.in_progress
 
 
-def item_loads(study, now: datetime) -> dict[int, ItemLoad]:
-    """Valid answered regular trials and live leases per item of the study."""
-    regular = Q(trials__check_kind="")
+def item_loads(study, now: datetime, *, simulated: bool = False) -> dict[int, ItemLoad]:
+    """Valid answered regular trials and live leases per item of the study, counting real
+    sessions' trials (simulated: the dry runs' own, so a dry run never uses up real places)."""
+    regular = Q(trials__check_kind="", trials__session__simulated=simulated)
     valid = regular & Q(trials__answered_at__isnull=False, trials__session__excluded=False)
     leased = regular & Q(
         trials__answered_at__isnull=True,
@@ -131,7 +132,7 @@ def allocate_trial(*, session: Session, index: int, now: datetime) -> Trial:
 
 def _allocate_regular(*, session, index, lease, now, rng) -> Trial:
     study = session.study
-    loads = item_loads(study, now)
+    loads = item_loads(study, now, simulated=session.simulated)
     # Items already shown in this session, as regular or as check trials.
     seen = set(session.trials.values_list("item_id", flat=True))
     unseen = [pk for pk in loads if pk not in seen]

@@ -371,6 +371,12 @@ class Session(models.Model):
     user_agent = models.CharField(max_length=400, blank=True)
     # A keyed hash of the client address (never the address): rate limits per address.
     client_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    simulated = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="A dry run of simulate_raters: kept out of allocation targets, exports and "
+        "analysis (unless asked for), and removed by delete_simulated.",
+    )
     started_at = models.DateTimeField(auto_now_add=True)
     consented_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)

@@ -2,7 +2,9 @@
 
 Each simulated rater arrives as a local participant, consents, plays every clip (playback events
 with the clips' real durations) and answers with the choice model of studies.analysis.simulate;
-on check trials an attentive rater picks the expected slot for the checked criterion.
+on check trials an attentive rater picks the expected slot for the checked criterion. Their
+sessions are marked simulated: allocation balances them among themselves, exports and analysis
+leave them out unless asked (--include-simulated), and delete_simulated removes them.
 """
 
 from datetime import timedelta
@@ -37,7 +39,9 @@ def simulate_raters(
     clock = timezone.now()
     for n in range(participants):
         effects = {k: rng.normal(0, participant_sd) for k in keys}
-        session = services.session_start(study=study, source="local", external_id=f"sim-{seed}-{n}")
+        session = services.session_start(
+            study=study, source="local", external_id=f"sim-{seed}-{n}", simulated=True
+        )
         services.session_consent(session=session)
         while True:
             trial = services.session_current_trial(session=session, now=clock)

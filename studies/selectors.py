@@ -172,19 +172,25 @@ class StudyProgress:
     # Times each system was chosen per item, over all criteria: min and max over the cells.
     min_chosen_item_system: int
     max_chosen_item_system: int
+    # Dry runs (simulate_raters), counted in nothing above.
+    simulated_sessions: int = 0
 
 
 def valid_regular_votes(*, study: Study):
-    """Votes that count: regular trials of sessions not excluded."""
+    """Votes that count: regular trials of real sessions not excluded."""
     return Vote.objects.filter(
-        trial__session__study=study, trial__check_kind="", trial__session__excluded=False
+        trial__session__study=study,
+        trial__check_kind="",
+        trial__session__excluded=False,
+        trial__session__simulated=False,
     )
 
 
 def study_progress(*, study: Study) -> StudyProgress:
-    sessions = Session.objects.filter(study=study).aggregate(
+    sessions = Session.objects.filter(study=study, simulated=False).aggregate(
         started=Count("id"), completed=Count("id", filter=Q(status=Session.Status.COMPLETED))
     )
+    simulated = Session.objects.filter(study=study, simulated=True).count()
     votes = valid_regular_votes(study=study)
     by_criterion = {c.key: 0 for c in study.criteria.all()}
     for row in votes.values("criterion__key").annotate(n=Count("id")):
@@ -197,7 +203,10 @@ def study_progress(*, study: Study) -> StudyProgress:
     for row in votes.values("trial__item_id", "slot__system_id").annotate(n=Count("id")):
         chosen[(row["trial__item_id"], row["slot__system_id"])] = row["n"]
     answered = Q(
-        trials__check_kind="", trials__answered_at__isnull=False, trials__session__excluded=False
+        trials__check_kind="",
+        trials__answered_at__isnull=False,
+        trials__session__excluded=False,
+        trials__session__simulated=False,
     )
     per_item = list(
         Item.objects.filter(study=study)
@@ -214,6 +223,7 @@ def study_progress(*, study: Study) -> StudyProgress:
         items_below_target=sum(1 for n in per_item if n < study.target_votes_per_item),
         min_chosen_item_system=min(chosen.values(), default=0),
         max_chosen_item_system=max(chosen.values(), default=0),
+        simulated_sessions=simulated,
     )
 
 
@@ -237,16 +247,18 @@ def study_info(*, study: Study):
     )
 
 
-def study_vote_rows(*, study: Study) -> list[dict]:
+def study_vote_rows(*, study: Study, include_simulated: bool = False) -> list[dict]:
     """Every stored vote as a row of the votes CSV of DESIGN.md (check trials included, their
-    slots labelled <kind>-target / <kind>-foil-N, kind being noise or sync)."""
+    slots labelled <kind>-target / <kind>-foil-N, kind being noise or sync). Dry runs'
+    votes (simulate_raters) only when include_simulated."""
+    real = {} if include_simulated else {"trial__session__simulated": False}
     votes = (
-        Vote.objects.filter(trial__session__study=study)
+        Vote.objects.filter(trial__session__study=study, **real)
         .select_related("trial__session__participant", "trial__item", "criterion", "slot__system")
         .order_by("trial__session_id", "trial__index", "criterion__order", "criterion_id")
     )
     slot_rows = (
-        TrialSlot.objects.filter(trial__session__study=study)
+        TrialSlot.objects.filter(trial__session__study=study, **real)
         .select_related("system", "check_clip")
         .order_by("trial_id", "position")
     )
@@ -260,7 +272,9 @@ def study_vote_rows(*, study: Study) -> list[dict]:
         else:
             foils = sum("-foil-" in n for n in names)
             names.append(f"{slot.check_clip.kind}-foil-{foils + 1}")
-    trials = Trial.objects.filter(session__study=study).annotate(
+    trials = Trial.objects.filter(
+        session__study=study, **({} if include_simulated else {"session__simulated": False})
+    ).annotate(
         n=Count("slots"), n_played=Count("slots", filter=Q(slots__played_to_end_at__isnull=False))
     )
     played = {t.pk: t.n == t.n_played for t in trials}
@@ -293,14 +307,14 @@ def study_vote_rows(*, study: Study) -> list[dict]:
 
 
 def study_session_rows(*, study: Study) -> list[dict]:
-    """One row per session for review: id, participant (source:external id), completed."""
+    """One row per real session for review: id, participant (source:external id), completed."""
     return [
         {
             "session": s.pk,
             "participant": f"{s.participant.source}:{s.participant.external_id}",
             "completed": s.status == Session.Status.COMPLETED,
         }
-        for s in Session.objects.filter(study=study).select_related("participant")
+        for s in Session.objects.filter(study=study, simulated=False).select_related("participant")
     ]
 
 
@@ -308,7 +322,10 @@ def study_missing_trials(*, study: Study) -> int:
     """Regular trials still needed for every item to reach the target of valid votes (each
     answered trial gives one vote per criterion), minus those in sessions still under way."""
     answered = Q(
-        trials__check_kind="", trials__answered_at__isnull=False, trials__session__excluded=False
+        trials__check_kind="",
+        trials__answered_at__isnull=False,
+        trials__session__excluded=False,
+        trials__session__simulated=False,
     )
     per_item = Item.objects.filter(study=study).annotate(n=Count("trials", filter=answered))
     missing = sum(max(0, study.target_votes_per_item - item.n) for item in per_item)

@@ -88,10 +88,12 @@ def study_launch(*, study: Study) -> Study:
 
 
 def _study_equalize_versions(study: Study) -> None:
-    """Pad every item's versions to one byte length, for items no rater has a trial on yet."""
+    """Pad every item's versions to one byte length, for items no real rater has a trial on
+    yet (a dry run's trials do not hold an item back)."""
     from studies.stimuli.sizes import item_versions_equalize
 
-    for item in study.items.exclude(trials__isnull=False).prefetch_related("clips", "check_clips"):
+    items = study.items.exclude(trials__session__simulated=False)
+    for item in items.prefetch_related("clips", "check_clips"):
         item_versions_equalize(item)
 
 
@@ -110,6 +112,20 @@ def study_set_status(*, study: Study, status: str) -> Study:
 # --- participants and sessions ---------------------------------------------------------------
 
 
+def simulated_sessions_delete(*, study: Study) -> tuple[int, int]:
+    """Remove the study's dry-run sessions (and their participants, trials, votes and playback
+    events) in one transaction; returns (sessions, votes) removed. Real sessions are
+    untouched."""
+    with transaction.atomic():
+        sessions = Session.objects.filter(study=study, simulated=True)
+        n_sessions = sessions.count()
+        # Votes first: they protect the trial slots they chose (a vote is never lost by
+        # accident), and these votes are the dry runs' own.
+        n_votes, _ = Vote.objects.filter(trial__session__in=sessions).delete()
+        Participant.objects.filter(session__in=sessions).delete()  # cascades to the sessions
+    return n_sessions, n_votes
+
+
 def session_start(
     *,
     study: Study,
@@ -119,10 +135,12 @@ def session_start(
     user_agent: str = "",
     client_hash: str = "",
     now: datetime | None = None,
+    simulated: bool = False,
 ) -> Session:
     """The participant's one session for the study: resumed if it exists, else started.
 
     New sessions only start while the study is live; existing ones can always be resumed.
+    simulated: a dry run (Session.simulated).
     """
     existing = (
         Session.objects.select_related("study", "participant")
@@ -147,6 +165,7 @@ def session_start(
                 n_trials=0,
                 user_agent=user_agent[:400],
                 client_hash=client_hash,
+                simulated=simulated,
             )
             rng = allocation.session_rng(session, -1)
             session.check_indices = allocation.plan_checks(study, study.trials_per_session, rng)

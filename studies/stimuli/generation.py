@@ -137,8 +137,9 @@ def checks_make(run: _Run, items: list[Item]) -> None:
 
 def equalize(item: Item) -> None:
     """Pad the item's versions to one byte length (a no-op for generated clips, which come out
-    equal), unless raters already have trials on it: a file must not change under them."""
-    if not Trial.objects.filter(item=item).exists():
+    equal), unless raters already have trials on it: a file must not change under them (dry
+    runs' trials do not count)."""
+    if not Trial.objects.filter(item=item, session__simulated=False).exists():
         sizes.item_versions_equalize(item)
 
 

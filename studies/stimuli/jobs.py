@@ -63,11 +63,12 @@ def generation_job_create(
         )
     if batch_size < 1:
         raise StudyError("the batch size must be at least 1")
-    if force and Trial.objects.filter(item__study=study).exists():
+    if force and Trial.objects.filter(item__study=study, session__simulated=False).exists():
         raise StudyError(
             f"{study.slug} already has trials: replacing its clips would change what earlier "
             "raters heard; make a new study instead of using force"
         )
+
     chosen = study.systems.filter(key__in=keys) if keys else study.systems.all()
     # A system needs a checkpoint only where it has clips to make (uploaded clips need none).
     missing = [
@@ -81,6 +82,10 @@ def generation_job_create(
             f"systems without a registered checkpoint: {', '.join(missing)} "
             "(register one in the admin, or `manage.py register_checkpoint`)"
         )
+    if force:  # dry runs heard the old clips: they go with them, and never block a rerun
+        from studies.services import simulated_sessions_delete
+
+        simulated_sessions_delete(study=study)
     return GenerationJob.objects.create(
         study=study,
         systems=keys,

@@ -30,6 +30,11 @@ class Command(BaseCommand):
             "votes.csv -> votes.study.json): system order and names, criteria, QC settings",
         )
         parser.add_argument("--out", type=Path, required=True)
+        parser.add_argument(
+            "--include-simulated",
+            action="store_true",
+            help="include dry-run sessions (simulate_raters), which are left out by default",
+        )
         parser.add_argument("--bootstrap", type=int, default=2000, help="replicates (B)")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--max-failed-checks", type=int)
@@ -47,9 +52,19 @@ class Command(BaseCommand):
             if study is None:
                 raise CommandError(f"no study with slug {options['study']!r}")
             info = study_info(study=study)
-            rows = study_vote_rows(study=study)
+            rows = study_vote_rows(study=study, include_simulated=options["include_simulated"])
             if not rows:
-                raise CommandError(f"study {study.slug!r} has no votes yet; nothing to analyse")
+                dry = (
+                    ""
+                    if options["include_simulated"]
+                    else (
+                        " from real sessions (dry runs of simulate_raters are left out unless "
+                        "--include-simulated)"
+                    )
+                )
+                raise CommandError(
+                    f"study {study.slug!r} has no votes yet{dry}; nothing to analyse"
+                )
             with tempfile.TemporaryDirectory() as tmp:  # the same validation as a CSV gets
                 path = write_votes(
                     Path(tmp) / "votes.csv", pd.DataFrame(rows, columns=list(COLUMNS))

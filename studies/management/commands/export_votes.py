@@ -19,12 +19,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("study", help="the study's slug")
         parser.add_argument("--out", type=Path, required=True)
+        parser.add_argument(
+            "--include-simulated",
+            action="store_true",
+            help="include dry-run sessions (simulate_raters), which are left out by default",
+        )
 
     def handle(self, *args, **options):
         study = Study.objects.filter(slug=options["study"]).first()
         if study is None:
             raise CommandError(f"no study with slug {options['study']!r}")
-        rows = study_vote_rows(study=study)
+        rows = study_vote_rows(study=study, include_simulated=options["include_simulated"])
         write_votes(options["out"], pd.DataFrame(rows, columns=list(COLUMNS)))
         info = write_study_info(sidecar_path(options["out"]), study_info(study=study))
         self.stdout.write(f"wrote {len(rows)} vote rows to {options['out']} (study file: {info})")

@@ -36,7 +36,7 @@ def test_simulated_raters_complete_real_sessions(answered_study):
 
 
 def test_export_then_analyze_the_csv_and_the_study(answered_study, tmp_path):
-    call_command("export_votes", "sim", "--out", str(tmp_path / "votes.csv"))
+    call_command("export_votes", "sim", "--out", str(tmp_path / "votes.csv"), "--include-simulated")
     votes = read_votes(tmp_path / "votes.csv")
     assert len(votes) == 12 * 7 * 4
     assert votes["is_check"].sum() == 12 * 4
@@ -53,7 +53,9 @@ def test_export_then_analyze_the_csv_and_the_study(answered_study, tmp_path):
         "--bootstrap",
         "200",
     )
-    call_command("analyze", "sim", "--out", str(tmp_path / "b"), "--bootstrap", "200")
+    call_command(
+        "analyze", "sim", "--out", str(tmp_path / "b"), "--bootstrap", "200", "--include-simulated"
+    )
     for out in ("a", "b"):
         summary = json.loads((tmp_path / out / "summary.json").read_text())
         overall = summary["overall"]["all"][SYSTEM_KEYS[0]]
@@ -154,11 +156,13 @@ def test_the_export_carries_the_study_so_both_routes_agree(answered_study, tmp_p
 
     answered_study.qc_min_trial_seconds = 5.0  # excludes part of the simulated answers
     answered_study.save()
-    call_command("export_votes", "sim", "--out", str(tmp_path / "votes.csv"))
+    call_command("export_votes", "sim", "--out", str(tmp_path / "votes.csv"), "--include-simulated")
     study_file = json.loads((tmp_path / "votes.study.json").read_text())
     assert study_file["qc"]["min_trial_seconds"] == 5.0
     assert [s["key"] for s in study_file["systems"]] == list(SYSTEM_KEYS[:4])
-    call_command("analyze", "sim", "--out", str(tmp_path / "db"), "--bootstrap", "200")
+    call_command(
+        "analyze", "sim", "--out", str(tmp_path / "db"), "--bootstrap", "200", "--include-simulated"
+    )
     call_command(
         "analyze", "--votes", str(tmp_path / "votes.csv"), "--out", str(tmp_path / "csv"),
         "--bootstrap", "200",
@@ -201,7 +205,7 @@ def test_the_export_carries_the_study_so_both_routes_agree(answered_study, tmp_p
 
 
 def test_a_study_file_that_does_not_match_the_votes_is_refused(answered_study, tmp_path):
-    call_command("export_votes", "sim", "--out", str(tmp_path / "votes.csv"))
+    call_command("export_votes", "sim", "--out", str(tmp_path / "votes.csv"), "--include-simulated")
     path = tmp_path / "votes.study.json"
     data = json.loads(path.read_text())
     data["systems"] = data["systems"][:3]

@@ -203,3 +203,23 @@ def test_check_material_for_uploaded_clips_comes_from_the_items_own_soundtrack(
     for check in checks:
         assert abs(ffmpeg.duration_s(media_library.root / check.media.name) - 2.0) <= 1 / 25
         (media_library.root / check.media.name).unlink()
+
+
+def test_dry_runs_never_block_regeneration(stimuli_dataset, debug_checkpoints, media):
+    from studies.models import Session
+    from studies.rater_simulation import simulate_raters
+
+    study = make_generation_study(stimuli_dataset, debug_checkpoints, slug="dryforce")
+    generation_job_run(job=generation_job_create(study=study, device="cpu", systems=[KEYS["gan"]]))
+    gan_clips = {c.item_id: c for c in Clip.objects.filter(system__key=KEYS["gan"])}
+    for system in study.systems.exclude(key=KEYS["gan"]):
+        for item_id, clip in gan_clips.items():
+            Clip.objects.create(
+                item_id=item_id, system=system, media=clip.media.name, duration_s=clip.duration_s
+            )
+    study = services.study_launch(study=study)
+    prefs = {k: 0.25 for k in study.systems.values_list("key", flat=True)}
+    assert simulate_raters(study=study, participants=2, preferences=prefs) > 0
+    assert Session.objects.filter(study=study, simulated=True).count() == 2
+    job = generation_job_create(study=study, force=True, systems=[KEYS["gan"]])
+    assert job.force and not Session.objects.filter(study=study).exists()
