@@ -18,6 +18,7 @@ from studies.models import (
     TrialSlot,
     Vote,
 )
+from studies.stimuli.audit import audit_problems
 
 # Clips of an item may differ from the item's duration by at most this much.
 DURATION_TOLERANCE_S = 0.050
@@ -57,6 +58,13 @@ def study_problems(*, study: Study) -> list[str]:
             if not _file_exists(clip.media):
                 problems.append(f"Clip {item.key!r}/{system.key!r}: its media file is missing.")
     problems += _version_problems(items)
+    problems += audit_problems(
+        [
+            (f"{c.item.key!r}/{c.system.key!r}", c.provenance["audio"])
+            for c in clips
+            if c.provenance.get("audio", {}).get("media") == c.media.name
+        ]
+    )
     for check in CheckClip.objects.filter(item__study=study).select_related("item"):
         if not _file_exists(check.media):
             problems.append(f"Check clip {check}: its media file is missing.")

@@ -1,7 +1,10 @@
 """Factories for studies with real media. Rows point at files made once per test run."""
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
+
+from django.conf import settings
 
 from studies import services
 from studies.models import CheckClip, CheckKind, Clip, Item, Study
@@ -82,11 +85,13 @@ def make_study(
             duration_s=CLIP_S,
         )
         for v, system in enumerate(study.systems.order_by("id")):
+            name = f"clips/lib-{i % N_ITEMS}-{v}.mp4"
             Clip.objects.create(
                 item=item,
                 system=system,
-                media=f"clips/lib-{i % N_ITEMS}-{v}.mp4",
+                media=name,
                 duration_s=CLIP_S,
+                provenance={"audio": library_audit(str(settings.MEDIA_ROOT), name)},
             )
         if with_checks:
             for kind in (CheckKind.NOISE, CheckKind.SYNC):
@@ -101,6 +106,15 @@ def make_study(
     if launch:
         study = services.study_launch(study=study)
     return study
+
+
+@functools.cache
+def library_audit(root: str, name: str) -> dict:
+    """The launch audit of a library clip, computed once per run (the files never change)."""
+    from studies.stimuli.audit import file_audit
+
+    path = Path(root) / name
+    return {**file_audit(path), "media": name} if path.is_file() else {}
 
 
 def play_all(session, trial, *, now):

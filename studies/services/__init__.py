@@ -74,6 +74,7 @@ def study_launch(*, study: Study) -> Study:
     if study.status == Study.Status.CLOSED:
         raise StudyNotReady(["The study is closed; closed studies cannot be launched again."])
     _study_equalize_versions(study)
+    _study_audit_clips(study)
     problems = study_problems(study=study)
     if problems:
         raise StudyNotReady(problems)
@@ -95,6 +96,25 @@ def _study_equalize_versions(study: Study) -> None:
     items = study.items.exclude(trials__session__simulated=False)
     for item in items.prefetch_related("clips", "check_clips"):
         item_versions_equalize(item)
+
+
+def _study_audit_clips(study: Study) -> None:
+    """Audit the sound of every clip that has no audit of its current file yet
+    (studies.stimuli.audit); a clip that cannot be decoded is recorded as such."""
+    from studies import storage
+    from studies.models import Clip
+    from studies.stimuli.audit import file_audit
+
+    for clip in Clip.objects.filter(item__study=study):
+        if clip.provenance.get("audio", {}).get("media") == clip.media.name:
+            continue
+        try:
+            with storage.local_copy(clip.media) as path:
+                audit = file_audit(path)
+        except (ValueError, FileNotFoundError) as exc:
+            audit = {"error": str(exc)}
+        clip.provenance = {**clip.provenance, "audio": {**audit, "media": clip.media.name}}
+        clip.save(update_fields=["provenance"])
 
 
 def study_set_status(*, study: Study, status: str) -> Study:

@@ -46,7 +46,7 @@ from studies.models import (
     System,
     Trial,
 )
-from studies.stimuli import checks, sizes
+from studies.stimuli import audit, checks, sizes
 from studies.stimuli.checkpoints import checkpoint_local
 
 log = logging.getLogger(__name__)
@@ -368,11 +368,14 @@ def _store(run: _Run, item: Item, audio: np.ndarray, provenance: dict, *, system
         "duration_s": duration,
         "sample_rate": run.fmt.sample_rate,
     }
+    sound = audit.file_audit(mp4)  # what launch checks (identical, silent, clipped)
     clip = Clip.objects.filter(item=item, system=system).first()
     old_name = clip.media.name if clip else None
     clip = clip or Clip(item=item, system=system)
     clip.duration_s, clip.loudness_lufs, clip.provenance = duration, norm.loudness_lufs, provenance
     _attach_and_save(clip, mp4, old_name)
+    clip.provenance["audio"] = {**sound, "media": clip.media.name}  # the name it was given
+    clip.save(update_fields=["provenance"])
 
 
 def _attach_and_save(row, mp4: Path, old_name: str | None) -> None:
