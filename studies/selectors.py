@@ -60,7 +60,7 @@ def study_problems(*, study: Study) -> list[str]:
     problems += _version_problems(items)
     problems += audit_problems(
         [
-            (f"{c.item.key!r}/{c.system.key!r}", c.provenance["audio"])
+            (c.item.key, c.system.key, c.provenance["audio"])
             for c in clips
             if c.provenance.get("audio", {}).get("media") == c.media.name
         ]

@@ -11,6 +11,9 @@ from studies.models import CheckClip, CheckKind, Clip, Item, Study
 from tests import media_patterns as testpattern
 
 N_ITEMS = 3
+# Items with media of their own in the library (a study of more items than this would show the
+# same soundtrack under two items, which launch refuses).
+LIBRARY_ITEMS = 10
 MAX_VOICES = 6
 CLIP_S = 2.0
 CATEGORIES = ("piano", "violin", "cello")
@@ -34,8 +37,8 @@ class MediaLibrary:
 
 def build_media_library(root: Path) -> MediaLibrary:
     clips, checks = {}, {}
-    for i in range(N_ITEMS):
-        offset = 0.2 + 0.3 * i
+    for i in range(LIBRARY_ITEMS):
+        offset = 0.2 + 0.3 * (i % 3) + 0.05 * (i // 3)  # the first three as they always were
         for v in range(MAX_VOICES):
             name = f"clips/lib-{i}-{v}.mp4"
             testpattern.make_clip(
@@ -85,7 +88,7 @@ def make_study(
             duration_s=CLIP_S,
         )
         for v, system in enumerate(study.systems.order_by("id")):
-            name = f"clips/lib-{i % N_ITEMS}-{v}.mp4"
+            name = f"clips/lib-{i % LIBRARY_ITEMS}-{v}.mp4"
             Clip.objects.create(
                 item=item,
                 system=system,
@@ -101,7 +104,7 @@ def make_study(
                         kind=kind,
                         is_target=target,
                         duration_s=CLIP_S,
-                        media=f"clips/lib-check-{i % N_ITEMS}-{kind}-{int(target)}.mp4",
+                        media=f"clips/lib-check-{i % LIBRARY_ITEMS}-{kind}-{int(target)}.mp4",
                     )
     if launch:
         study = services.study_launch(study=study)

@@ -50,11 +50,14 @@ def file_audit(path: Path) -> dict:
         return audio_audit(read_wav(wav)[0])
 
 
-def audit_problems(audits: list[tuple[str, dict]]) -> list[str]:
-    """Sentences for the launch check from (clip label, audit) pairs: silent clips, clipped
-    clips, and every group of clips whose soundtracks are bit-identical."""
+def audit_problems(audits: list[tuple[str, str, dict]]) -> list[str]:
+    """Sentences for the launch check from (item key, system key, audit) triples: silent
+    clips, clipped clips, and every group of clips of different items whose soundtracks are
+    bit-identical (the versions of one item may share a soundtrack: a system repeated on
+    purpose, or a copy as a sanity check)."""
     problems, by_hash = [], {}
-    for label, audit in audits:
+    for item, system, audit in audits:
+        label = f"{item!r}/{system!r}"
         if audit.get("error"):
             problems.append(f"Clip {label}: {audit['error']}.")
             continue
@@ -65,9 +68,10 @@ def audit_problems(audits: list[tuple[str, dict]]) -> list[str]:
                 f"Clip {label} is clipped: {100 * audit['clipped_share']:.1f}% of its samples "
                 "are at full scale."
             )
-        by_hash.setdefault(audit["sha256"], []).append(label)
-    for labels in by_hash.values():
-        if len(labels) > 1:
+        by_hash.setdefault(audit["sha256"], []).append((item, label))
+    for group in by_hash.values():
+        if len({item for item, _ in group}) > 1:
+            labels = [label for _, label in group]
             problems.append(
                 f"Clips {', '.join(labels)} have bit-identical soundtracks; a system that gives "
                 "the same audio for different videos (or a copied file) compares nothing. "

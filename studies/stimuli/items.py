@@ -47,7 +47,7 @@ def windows_plan(
 ) -> list[Window]:
     """`per_category` windows per instrument, round-robin over its performances (so items come
     from as many performances as there are), non-overlapping, skipping near-silent windows."""
-    chosen = []
+    chosen, short = [], []
     by_category: dict[str, list[dataset.Performance]] = {}
     for p in performances:
         by_category.setdefault(p.instrument, []).append(p)
@@ -72,10 +72,16 @@ def windows_plan(
                     progressed = True
                     break
             if not progressed:
-                raise StudyError(
-                    f"the split has only {picked} usable {duration_s:g} s windows of {category} "
-                    f"(asked for {per_category}); use shorter items or more data"
+                short.append(
+                    f"{category}: only {picked} usable {duration_s:g} s windows (asked for "
+                    f"{per_category}) in {len(perfs)} performance(s)"
                 )
+                break
+    if short:  # every instrument that cannot be filled, not only the first
+        raise StudyError(
+            "the split cannot fill every instrument: " + "; ".join(short) + ". Use shorter "
+            "items, fewer per instrument, or more data"
+        )
     return chosen
 
 
@@ -87,15 +93,41 @@ def items_import(
     per_category: int = 2,
     duration_s: float = 6.0,
     categories: tuple[str, ...] | None = None,
+    notes: list[str] | None = None,
 ) -> list[Item]:
-    """Add items to a study from a dataset split; items already there (same key) are kept."""
+    """Add items to a study from a dataset split; items already there (same key) are kept.
+
+    An asked-for instrument the split lacks is an error naming where it is; without
+    `categories`, an instrument of the dataset that the split lacks is left out and said so in
+    `notes`."""
     root = Path(data_dir)
     try:
-        performances = [p for p in dataset.read_index(root) if p.split == split]
+        everything = dataset.read_index(root)
     except dataset.DatasetError as exc:
         raise StudyError(str(exc)) from None
-    if categories:
-        performances = [p for p in performances if p.instrument in categories]
+    splits_of: dict[str, set[str]] = {}
+    for p in everything:
+        splits_of.setdefault(p.instrument, set()).add(p.split)
+    performances = [p for p in everything if p.split == split]
+    wanted = list(categories) if categories else sorted(splits_of)
+    missing = [c for c in wanted if split not in splits_of.get(c, set())]
+    if categories and missing:
+        raise StudyError(
+            f"{root}: split {split!r} has no performance of "
+            + "; ".join(
+                f"{c} (only in {', '.join(sorted(splits_of[c]))})"
+                if c in splits_of
+                else f"{c} (not in the dataset, which has {', '.join(sorted(splits_of))})"
+                for c in missing
+            )
+        )
+    for c in missing:
+        if notes is not None:
+            notes.append(
+                f"{c}: no performance in split {split!r} (only in "
+                f"{', '.join(sorted(splits_of[c]))}); not imported"
+            )
+    performances = [p for p in performances if p.instrument in wanted]
     if not performances:
         raise StudyError(f"{root}: no performances in split {split!r}")
     for p in performances:

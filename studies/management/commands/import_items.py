@@ -23,6 +23,7 @@ class Command(BaseCommand):
         study = get_study(options["study"])
         if options["per_category"] < 1 or not 1.0 <= options["duration"] <= 60.0:
             raise CommandError("--per-category must be >= 1 and --duration in [1, 60] seconds")
+        notes: list[str] = []
         try:
             items = items_import(
                 study=study,
@@ -31,9 +32,12 @@ class Command(BaseCommand):
                 per_category=options["per_category"],
                 duration_s=options["duration"],
                 categories=tuple(options["categories"] or ()) or None,
+                notes=notes,
             )
         except StudyError as exc:
             raise CommandError(str(exc)) from None
         for item in items:
             self.stdout.write(f"  {item.key}  {item.category}  {item.duration_s:.2f} s")
+        for note in notes:
+            self.stderr.write(f"note: {note}")
         self.stdout.write(f"{len(items)} items in {study.slug}")

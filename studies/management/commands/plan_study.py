@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from studies.analysis.estimates import MIN_ITEMS_FOR_INTERVAL
 from studies.analysis.simulate import difference_power, parse_preferences
 
 
@@ -31,6 +32,12 @@ class Command(BaseCommand):
         parser.add_argument("--sims", type=int, default=100)
         parser.add_argument("--bootstrap", type=int, default=200)
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--categories",
+            type=int,
+            default=1,
+            help="instruments the items are spread over (for per-instrument claims)",
+        )
 
     def handle(self, *args, **options):
         try:
@@ -42,6 +49,22 @@ class Command(BaseCommand):
             raise CommandError(f"--compare needs two of: {', '.join(prefs)}")
         if not 0 < options["power"] < 1:
             raise CommandError("--power must be between 0 and 1")
+        if options["categories"] < 1:
+            raise CommandError("--categories must be at least 1")
+        few = sorted(
+            i
+            for i in _ints(options["items"])
+            if i // options["categories"] < MIN_ITEMS_FOR_INTERVAL
+        )
+        if few:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Designs with {', '.join(map(str, few))} items give fewer than "
+                    f"{MIN_ITEMS_FOR_INTERVAL} items per instrument over {options['categories']} "
+                    "instruments: fine for the pooled comparison, but the report shows no "
+                    "per-instrument interval or test for them (too few items to generalise)."
+                )
+            )
         designs = sorted(
             (
                 (p, t, i)

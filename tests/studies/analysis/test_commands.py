@@ -146,6 +146,14 @@ def test_plan_study_prints_the_smallest_design(capsys):
     )
     out = capsys.readouterr().out
     assert "Smallest design reaching power 0.8: 60 participants x 10 trials" in out
+    assert "per-instrument" not in out  # one instrument, 20 items
+    call_command(
+        "plan_study", "--preferences", "a=0.5,b=0.5", "--compare", "a,b", "--participants", "60",
+        "--trials", "10", "--items", "8,32", "--sims", "2", "--bootstrap", "100",
+        "--categories", "4",
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert "Designs with 8 items give fewer than 4 items per instrument" in out
 
 
 def test_the_export_carries_the_study_so_both_routes_agree(answered_study, tmp_path, capsys):

@@ -32,8 +32,12 @@ def test_import_items_cuts_video_pose_audio_and_midi(stimuli_dataset, settings, 
         assert a != b or s2 - s1 >= 3.0 - 1e-6
     call_command("import_items", "i", "--data", str(stimuli_dataset), "--duration", "3")
     assert Item.objects.filter(study=study).count() == 4
-    with pytest.raises(CommandError, match="only .* usable 3 s windows of piano"):
+    # Every instrument that cannot be filled is named, not only the first.
+    with pytest.raises(CommandError, match="piano: only .* usable 3 s windows .*; violin: only"):
         call_command("import_items", "i", "--data", str(stimuli_dataset), "--per-category", "50",
                      "--duration", "3")  # fmt: skip
+    with pytest.raises(CommandError, match=r"guitar \(not in the dataset, which has piano, vio"):
+        call_command("import_items", "i", "--data", str(stimuli_dataset), "--categories",
+                     "guitar", "violin")  # fmt: skip
     with pytest.raises(CommandError, match="no performances in split 'nosuch'"):
         call_command("import_items", "i", "--data", str(stimuli_dataset), "--split", "nosuch")
