@@ -10,7 +10,12 @@ from studies.models import Recruitment, RemoteAction, Study
 from studies.recruiters import ledger
 from studies.recruiters.base import Recruiter, Submission
 from studies.recruiters.local import Local
-from studies.selectors import study_missing_trials, study_session_rows, study_vote_rows
+from studies.selectors import (
+    study_info,
+    study_missing_trials,
+    study_session_rows,
+    study_vote_rows,
+)
 
 
 def recruiter_for(recruitment: Recruitment) -> Recruiter:
@@ -146,14 +151,7 @@ def bonus_pay(
 
 
 def study_qc_settings(study: Study):
-    from studies.analysis.qc import QCSettings
-
-    return QCSettings(
-        study.qc_max_failed_checks,
-        study.qc_min_trial_seconds,
-        study.qc_max_same_slot_share,
-        study.qc_require_played_all,
-    )
+    return study_info(study=study).qc
 
 
 def study_decisions(*, study: Study) -> dict[str, dict]:

@@ -99,10 +99,10 @@ def chisquare(counts) -> tuple[float, float]:
     return statistic, chi2_sf(statistic, len(counts) - 1)
 
 
-def system_codes(values, systems: list[str]) -> np.ndarray:
-    """Index into systems (distinct labels) of each value, -1 for a value not among them; a
-    categorical is looked up once per category."""
-    index = pd.Index(list(systems))
+def label_codes(values, labels: list[str]) -> np.ndarray:
+    """Index into labels (distinct: systems, criteria, categories) of each value, -1 for a value
+    not among them; a categorical is looked up once per category."""
+    index = pd.Index(list(labels))
     if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
         per_category = np.append(index.get_indexer(values.cat.categories), -1)
         return per_category[np.asarray(values.cat.codes, dtype=np.int64)]  # code -1 (NaN): -1
@@ -113,7 +113,7 @@ def _frame_codes(frame: pd.DataFrame, systems: list[str]):
     """(participant, item, outcome codes per vote, category code per item)."""
     part, _ = codes(frame["participant"])
     item, _ = codes(frame["item"])
-    outcome = system_codes(frame["chosen_system"], systems)
+    outcome = label_codes(frame["chosen_system"], systems)
     stratum = np.zeros(int(item.max()) + 1, dtype=np.int64)
     stratum[item] = codes(frame["category"])[0]
     return part, item, outcome, stratum
@@ -336,9 +336,7 @@ def strengths(
             return {}
     else:  # complete choice sets: the closed form the fit converges to
         if counts is None:
-            counts = np.bincount(
-                system_codes(frame["chosen_system"], systems), minlength=len(index)
-            )
+            counts = np.bincount(label_codes(frame["chosen_system"], systems), minlength=len(index))
         params = np.log(np.clip(np.asarray(counts, dtype=float), 1e-12, None))
     params = params - params.mean()
     with np.errstate(divide="ignore"):

@@ -21,8 +21,8 @@ from studies.analysis.estimates import (
     MIN_ITEMS_FOR_INTERVAL,
     POSITION_MIN_ANSWERS,
     criterion_estimates,
+    label_codes,
     position_bias,
-    system_codes,
 )
 from studies.analysis.qc import QCSettings, apply_qc
 from studies.analysis.study_info import StudyInfo
@@ -114,12 +114,12 @@ def analyze(
     k, n_cat = len(systems), len(categories)
     part, _ = codes(kept["participant"])
     item, _ = codes(kept["item"])
-    criterion = system_codes(kept["criterion"], criteria)
-    category = system_codes(kept["category"], categories)
+    criterion = label_codes(kept["criterion"], criteria)
+    category = label_codes(kept["category"], categories)
     stratum = np.zeros(int(item.max()) + 1, dtype=np.int64)
     stratum[item] = category
     reps = draw_replicates(int(part.max()) + 1, len(stratum), b=b, seed=seed, item_stratum=stratum)
-    outcome = system_codes(kept["chosen_system"], systems)
+    outcome = label_codes(kept["chosen_system"], systems)
     counts = weighted_counts(
         reps, part, item, (criterion * n_cat + category) * k + outcome, len(criteria) * n_cat * k
     ).reshape(-1, len(criteria), n_cat, k)
