@@ -164,18 +164,23 @@ def test_job_options_are_checked_before_anything_runs(study):
     ]
 
 
-def test_force_is_refused_once_raters_have_trials(stimuli_dataset, debug_checkpoints, media):
-    from tests.factories import start_session
-
-    study = make_generation_study(stimuli_dataset, debug_checkpoints, slug="forced")
+def _launchable_with_gan_clips(study) -> None:
+    """Generate the GAN's clips and give every other system the same files, so the study can
+    launch quickly (versions of one item may share a soundtrack)."""
     generation_job_run(job=generation_job_create(study=study, device="cpu", systems=[KEYS["gan"]]))
-    # Give every other system the GAN's files so the study can launch quickly.
     gan_clips = {c.item_id: c for c in Clip.objects.filter(system__key=KEYS["gan"])}
     for system in study.systems.exclude(key=KEYS["gan"]):
         for item_id, clip in gan_clips.items():
             Clip.objects.create(
                 item_id=item_id, system=system, media=clip.media.name, duration_s=clip.duration_s
             )
+
+
+def test_force_is_refused_once_raters_have_trials(stimuli_dataset, debug_checkpoints, media):
+    from tests.factories import start_session
+
+    study = make_generation_study(stimuli_dataset, debug_checkpoints, slug="forced")
+    _launchable_with_gan_clips(study)
     session = start_session(services.study_launch(study=study))
     assert services.session_current_trial(session=session, now=timezone.now()) is not None
     with pytest.raises(StudyError, match="already has trials"):
@@ -210,13 +215,7 @@ def test_dry_runs_never_block_regeneration(stimuli_dataset, debug_checkpoints, m
     from studies.rater_simulation import simulate_raters
 
     study = make_generation_study(stimuli_dataset, debug_checkpoints, slug="dryforce")
-    generation_job_run(job=generation_job_create(study=study, device="cpu", systems=[KEYS["gan"]]))
-    gan_clips = {c.item_id: c for c in Clip.objects.filter(system__key=KEYS["gan"])}
-    for system in study.systems.exclude(key=KEYS["gan"]):
-        for item_id, clip in gan_clips.items():
-            Clip.objects.create(
-                item_id=item_id, system=system, media=clip.media.name, duration_s=clip.duration_s
-            )
+    _launchable_with_gan_clips(study)
     study = services.study_launch(study=study)
     prefs = {k: 0.25 for k in study.systems.values_list("key", flat=True)}
     assert simulate_raters(study=study, participants=2, preferences=prefs) > 0
