@@ -154,6 +154,14 @@ if STORAGE_BACKEND == "s3":
 elif STORAGE_BACKEND != "local":
     raise ImproperlyConfigured(f"STORAGE_BACKEND must be local or s3, not {STORAGE_BACKEND!r}")
 
+# Where the admin looks for checkpoints to register (every *.pt below it) and where training
+# runs started from the admin write; where it looks for datasets (folders with index.csv).
+MODELS_DIR = Path(env_str("MODELS_DIR", str(DATA_DIR / "models"))).resolve()
+DATASETS_DIR = Path(env_str("DATASETS_DIR", str(DATA_DIR / "datasets"))).resolve()
+# A background job that has made no progress for this long counts as lost (its worker killed)
+# and no longer blocks the next job of its study.
+BACKGROUND_JOB_STALE_MINUTES = env_int("BACKGROUND_JOB_STALE_MINUTES", 30, minimum=1)
+
 # Where a generation worker keeps checkpoints it fetched from the object store by sha256.
 CHECKPOINT_CACHE_DIR = Path(env_str("CHECKPOINT_CACHE_DIR", str(DATA_DIR / "checkpoint-cache")))
 

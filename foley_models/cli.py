@@ -111,26 +111,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_train(args) -> None:
-    import torch
+    from foley_models.models.training import train_system
 
-    from foley_models.models.registry import resolve_device, system_module
-    from foley_models.models.training import TrainOptions, train
-
-    config = system_module(args.system, "config").preset(args.preset)
-    torch.manual_seed(args.seed)  # the initial weights depend on the seed alone
-    task = system_module(args.system, "train").Task(config, args.data, resolve_device(args.device))
-    summary = train(
-        task,
-        TrainOptions(
-            system=args.system,
-            preset=args.preset,
-            out=args.out,
-            max_steps=args.max_steps,
-            seed=args.seed,
-            resume=args.resume,
-            val_every=args.val_every,
-            max_minutes=args.max_minutes,
-        ),
+    summary = train_system(
+        args.system,
+        args.data,
+        preset=args.preset,
+        out=args.out,
+        device=args.device,
+        max_steps=args.max_steps,
+        seed=args.seed,
+        resume=args.resume,
+        val_every=args.val_every,
+        max_minutes=args.max_minutes,
     )
     print(
         f"{args.system}: {summary['step']} steps in {summary['minutes']:.1f} min, best "

@@ -511,7 +511,7 @@ class RemoteActionAdmin(admin.ModelAdmin):
 
 
 # Checkpoints and generation jobs.
-from studies import admin_stimuli  # noqa: E402, F401
+from studies import admin_jobs, admin_stimuli  # noqa: E402, F401
 from studies.login_limits import rate_limited_login  # noqa: E402
 
 admin.site.login = rate_limited_login(admin.site.login)

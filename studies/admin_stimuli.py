@@ -3,27 +3,57 @@
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
+from studies import selectors
+from studies.admin_jobs import BackgroundJobAdmin
+from studies.admin_widgets import path_choice_fields, path_choice_fill, picked_path
 from studies.errors import StudyError
 from studies.models import Checkpoint, GenerationJob, GenerationTask
 from studies.tasks import generation_job_enqueue
 
 
 class CheckpointForm(forms.ModelForm):
+    """A checkpoint file picked from MODELS_DIR or typed; registering a path again (after more
+    training wrote a new file there) refreshes its row."""
+
+    found, path = path_choice_fields()
+
     class Meta:
         model = Checkpoint
         fields = ["path"]
 
-    def clean_path(self):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            from studies.stimuli.checkpoints import checkpoint_files
+
+            path_choice_fill(
+                self.fields["found"],
+                self.fields["path"],
+                found=[(str(f["path"]), f["label"]) for f in checkpoint_files()],
+                what="Checkpoint",
+                folder=str(settings.MODELS_DIR),
+            )
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is None and "found" in self.fields and not self.errors:
+            data["path"] = picked_path(data, "found", "path", what="Checkpoint")
         # Read the file now, so a bad path or a foreign file is a form error, not a crash.
         try:
             from studies.stimuli.checkpoints import checkpoint_inspect  # torch: only when used
 
-            return checkpoint_inspect(path=self.cleaned_data["path"])["path"]
+            data["path"] = checkpoint_inspect(path=data.get("path") or "")["path"]
         except StudyError as exc:
             raise forms.ValidationError(exc.message) from None
+        self.instance.path = data["path"]
+        return data
+
+    def validate_unique(self):
+        """A path registered before is registered again (save_model updates its row)."""
 
 
 @admin.register(Checkpoint)
@@ -43,13 +73,37 @@ class CheckpointAdmin(admin.ModelAdmin):
         "registered_at",
     ]
 
+    actions = ["register_again"]
+
     def get_fields(self, request, obj=None):
-        return ["path"] if obj is None else ["path", *self.readonly_fields]
+        return ["found", "path"] if obj is None else ["path", *self.readonly_fields]
 
     def save_model(self, request, obj, form, change):
         from studies.stimuli.checkpoints import checkpoint_register  # torch: only when used
 
-        obj.pk = checkpoint_register(path=obj.path).pk
+        before = Checkpoint.objects.filter(path=obj.path).first()
+        row = checkpoint_register(path=obj.path)
+        obj.pk = row.pk
+        if before is not None and before.sha256 != row.sha256:
+            messages.info(
+                request,
+                f"{row.path} registered again: sha256 {before.sha256[:12]} -> {row.sha256[:12]} "
+                f"(step {before.step} -> {row.step}). Clips made with the old file keep its hash "
+                "in their provenance.",
+            )
+
+    @admin.action(description="Register again (re-read the files, e.g. after more training)")
+    def register_again(self, request, queryset):
+        from studies.stimuli.checkpoints import checkpoint_register
+
+        for row in queryset:
+            try:
+                new = checkpoint_register(path=row.path)
+            except StudyError as exc:
+                self.message_user(request, f"{row.path}: {exc.message}", messages.ERROR)
+                continue
+            same = "unchanged" if new.sha256 == row.sha256 else f"now sha256 {new.sha256[:12]}"
+            self.message_user(request, f"{row.path}: {same}, step {new.step}", messages.SUCCESS)
 
     def response_add(self, request, obj, post_url_continue=None):
         obj = Checkpoint.objects.get(pk=obj.pk)
@@ -117,64 +171,24 @@ class GenerationTaskInline(admin.TabularInline):
 
 
 @admin.register(GenerationJob)
-class GenerationJobAdmin(admin.ModelAdmin):
+class GenerationJobAdmin(BackgroundJobAdmin):
     form = GenerationJobForm
+    list_display = ["pk", "study", "status", "progress", "failed", "created_at", "finished_at"]
+    list_filter = ["status", "study"]
+    list_select_related = ["study"]
+    option_fields = ["study", "systems", "device", "batch_size", "force", "checks"]
+    add_fields = option_fields
 
     def get_inlines(self, request, obj=None):
         return [GenerationTaskInline] if obj is not None else []  # a new job has no tasks
 
-    list_display = ["pk", "study", "status", "progress", "failed", "created_at", "finished_at"]
-    list_filter = ["status", "study"]
-    list_select_related = ["study"]
-    readonly_fields = [
-        "status",
-        "progress",
-        "failed",
-        "message",
-        "failures",
-        "created_at",
-        "started_at",
-        "finished_at",
-    ]
-
     def get_fields(self, request, obj=None):
-        editable = ["study", "systems", "device", "batch_size", "force", "checks"]
-        return editable if obj is None else [*editable, *self.readonly_fields]
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return []
-        return [
-            "study",
-            "systems",
-            "device",
-            "batch_size",
-            "force",
-            "checks",
-            *self.readonly_fields,
-        ]
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            return
-        obj.pk = form.job.pk
-        generation_job_enqueue(job=form.job)
-        messages.info(request, f"Job {form.job.pk} queued; the worker (run_huey) runs it.")
-
-    def response_add(self, request, obj, post_url_continue=None):
-        obj = GenerationJob.objects.get(pk=obj.pk)
-        return super().response_add(request, obj, post_url_continue)
-
-    @admin.display(description="progress")
-    def progress(self, obj: GenerationJob) -> str:
-        return f"{obj.done + obj.failed} / {obj.total}" if obj.total else "-"
-
-    @admin.display(description="failures")
-    def failures(self, obj: GenerationJob) -> str:
-        if not obj.errors:
-            return "-"
-        rows = [(e["item"] or "-", e["system"] or "-", e["error"]) for e in obj.errors]
-        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
-        return format_html(
-            "<table><tr><th>item</th><th>system</th><th>error</th></tr>{}</table>", body
+        return (
+            self.option_fields if obj is None else [*self.option_fields, *self.job_readonly_fields]
         )
+
+    def part_rows(self, job: GenerationJob) -> list[dict]:
+        return selectors.generation_job_parts(job=job)
+
+    def enqueue(self, job) -> None:
+        generation_job_enqueue(job=job)

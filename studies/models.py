@@ -643,9 +643,10 @@ class ScreeningItem(models.Model):
         return self.sound.duration_s if self.sound_id else 4.0
 
 
-class GenerationJob(models.Model):
-    """One run of clip generation for a study (from generate_clips or the admin's background
-    job). Progress and every failure are recorded here as the job goes."""
+class BackgroundJob(models.Model):
+    """What every background job (clip generation, item import, training) shares: a status,
+    progress as done / failed of total, the failures, and a cancel the worker obeys between
+    units of work (a clip, an item, a logging interval of training)."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -654,17 +655,12 @@ class GenerationJob(models.Model):
         DONE_WITH_ERRORS = "errors", "Done, with failures"
         FAILED = "failed", "Failed"
         INTERRUPTED = "interrupted", "Interrupted (run it again to finish)"
+        CANCELLED = "cancelled", "Cancelled"
 
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="generation_jobs")
-    systems = models.JSONField(default=list, blank=True, help_text="System keys; empty: all.")
-    device = models.CharField(max_length=32, default="auto")
-    batch_size = models.PositiveIntegerField(default=8, validators=[MinValueValidator(1)])
-    force = models.BooleanField(default=False, help_text="Remake clips that exist.")
-    checks = models.BooleanField(
-        default=True, help_text="Also make each item's check-trial material where missing."
-    )
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
-    total = models.PositiveIntegerField(default=0, help_text="Clips and check clips to make.")
+    total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
@@ -675,10 +671,112 @@ class GenerationJob(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        abstract = True
         ordering = ["-created_at"]
+
+    @property
+    def active(self) -> bool:
+        return self.status in self.ACTIVE
+
+
+class GenerationJob(BackgroundJob):
+    """One run of clip generation for a study (from generate_clips or the admin's background
+    job). Progress and every failure are recorded here as the job goes."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="generation_jobs")
+    systems = models.JSONField(
+        default=list, blank=True, help_text="System keys; empty: all of the study's."
+    )
+    device = models.CharField(
+        max_length=32, default="auto", help_text="auto (CUDA if the worker has it), cpu or cuda."
+    )
+    batch_size = models.PositiveIntegerField(
+        default=8,
+        validators=[MinValueValidator(1)],
+        help_text="Items generated together (lower it if a worker runs out of memory).",
+    )
+    force = models.BooleanField(
+        default=False, help_text="Remake clips that exist (only before any rater has seen them)."
+    )
+    checks = models.BooleanField(
+        default=True, help_text="Also make each item's check-trial material where missing."
+    )
+
+    class Meta(BackgroundJob.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"generation job {self.pk} for {self.study.slug} ({self.status})"
+
+
+class ItemImport(BackgroundJob):
+    """Items added to a study from a dataset folder (import_items, as a background job)."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="item_imports")
+    data_dir = models.CharField(
+        max_length=500, help_text="A dataset folder with index.csv (DESIGN.md), on the worker."
+    )
+    split = models.CharField(max_length=10, default="test")
+    per_category = models.PositiveIntegerField(
+        default=4,
+        validators=[MinValueValidator(1)],
+        help_text="Items per instrument. Per-instrument results need at least 4 (fewer get no "
+        "interval or test in the reports).",
+    )
+    duration_s = models.FloatField(
+        default=6.0,
+        validators=[MinValueValidator(1.0), MaxValueValidator(60.0)],
+        help_text="Seconds per item.",
+    )
+    categories = models.JSONField(
+        default=list, blank=True, help_text="Instruments to import; empty: all the split has."
+    )
+    notes = models.JSONField(default=list, blank=True)
+
+    class Meta(BackgroundJob.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"item import {self.pk} into {self.study.slug} ({self.status})"
+
+
+class TrainingRun(BackgroundJob):
+    """One system trained by the project's training loop on a worker (as a background job);
+    its best checkpoint is registered when it ends and, if asked, given to a study's system.
+    Progress counts training steps."""
+
+    system_key = models.CharField(max_length=64, help_text="Which system to train.")
+    preset = models.CharField(
+        max_length=16, default="small", help_text="debug (seconds, for trying), small or paper."
+    )
+    data_dir = models.CharField(
+        max_length=500, help_text="A dataset folder with index.csv (DESIGN.md), on the worker."
+    )
+    device = models.CharField(max_length=32, default="auto")
+    max_minutes = models.FloatField(
+        default=30.0, validators=[MinValueValidator(0.05)], help_text="Stop after this long."
+    )
+    max_steps = models.PositiveIntegerField(default=20000, validators=[MinValueValidator(1)])
+    val_every = models.PositiveIntegerField(default=200, validators=[MinValueValidator(1)])
+    seed = models.PositiveIntegerField(default=0)
+    out_dir = models.CharField(max_length=500, blank=True, help_text="Where the run writes.")
+    assign_to = models.ForeignKey(
+        "System",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Give the trained checkpoint to this study system (only while it has no clips).",
+    )
+    checkpoint = models.ForeignKey(
+        Checkpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta(BackgroundJob.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"training run {self.pk}: {self.system_key} {self.preset} ({self.status})"
 
 
 class GenerationTask(models.Model):
@@ -693,6 +791,7 @@ class GenerationTask(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
 
     CLIPS, CHECKS = 1, 2
 

@@ -11,6 +11,7 @@ from studies.models import (
     MIN_SYSTEMS,
     CheckClip,
     Clip,
+    GenerationJob,
     Item,
     Session,
     Study,
@@ -349,3 +350,20 @@ def study_missing_trials(*, study: Study) -> int:
         )
     )
     return max(0, missing - pending)
+
+
+def generation_job_parts(*, job: GenerationJob) -> list[dict]:
+    """A generation job's progress per system (and its check material), from its tasks."""
+    rows: dict = {}
+    for task in job.tasks.select_related("system").order_by("phase", "id"):
+        what = task.system.name if task.system_id else "check material"
+        row = rows.setdefault(
+            what, {"what": what, "items": 0, "done": 0, "failed": 0, "statuses": {}}
+        )
+        row["items"] += len(task.item_ids)
+        row["done"] += task.done
+        row["failed"] += task.failed
+        row["statuses"][task.status] = row["statuses"].get(task.status, 0) + 1
+    for row in rows.values():
+        row["tasks"] = ", ".join(f"{n} {status}" for status, n in row.pop("statuses").items())
+    return list(rows.values())

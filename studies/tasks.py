@@ -1,6 +1,7 @@
 """Background jobs, run by huey's consumer (`manage.py run_huey`; ./run demo starts one).
 
-A generation job is split into tasks (studies.stimuli.jobs) that go on the queue one by one, so
+Item imports and training runs are one task each (studies.stimuli.items, .training). A
+generation job is split into tasks (studies.stimuli.jobs) that go on the queue one by one, so
 with Redis (HUEY_REDIS_URL) any number of workers, on any machines, share one study's job.
 """
 
@@ -11,7 +12,7 @@ from django.db import transaction
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from studies.models import GenerationJob, GenerationTask, Study
+from studies.models import GenerationJob, GenerationTask, ItemImport, Study, TrainingRun
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,28 @@ def generation_task_task(task_id: int) -> str:
 def generation_job_enqueue(*, job: GenerationJob) -> None:
     """Queue the job for the workers once the row that describes it is committed."""
     transaction.on_commit(lambda: generation_job_task(job.pk))
+
+
+@db_task(retries=0)
+def item_import_task(job_id: int) -> str:
+    from studies.stimuli.items import item_import_run
+
+    job = item_import_run(job=ItemImport.objects.select_related("study").get(pk=job_id))
+    return f"item import {job_id}: {job.status}"
+
+
+@db_task(retries=0)
+def training_run_task(run_id: int) -> str:
+    from studies.stimuli.training import training_run_run  # torch: only in the worker
+
+    run = training_run_run(run=TrainingRun.objects.get(pk=run_id))
+    return f"training run {run_id}: {run.status}"
+
+
+def background_job_enqueue(*, job) -> None:
+    """Queue an item import or a training run once its row is committed."""
+    task = {ItemImport: item_import_task, TrainingRun: training_run_task}[type(job)]
+    transaction.on_commit(lambda: task(job.pk))
 
 
 @db_periodic_task(crontab(minute=f"*/{settings.SYNC_SUBMISSIONS_EVERY_MINUTES}"))

@@ -14,6 +14,7 @@ RUN_DIR/best.pt (lowest validation loss) and RUN_DIR/log.csv.
 import csv
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,10 @@ class TrainOptions:
     log_every: int = 25
     max_minutes: float | None = None
     progress: bool = True
+    # Called at every logging interval with (step, elapsed_s, train loss, last validation
+    # metrics); returning True stops the run cleanly (validated and saved, like running out of
+    # time). A background job reports progress and obeys a cancel through it.
+    on_log: Callable[[int, float, float, dict], bool] | None = None
 
 
 def _rng_state(rng: np.random.Generator) -> dict:
@@ -162,6 +167,9 @@ def train(task, options: TrainOptions) -> dict:
                     writer.writerow([step, "train", "", name, f"{value:.5f}", "", f"{elapsed:.1f}"])
                 log.flush()
             out_of_time = options.max_minutes is not None and elapsed > options.max_minutes * 60
+            if options.on_log and (step % options.log_every == 0 or step == 1):
+                stop = options.on_log(step, elapsed, loss.item(), metrics)
+                out_of_time = out_of_time or bool(stop)
             if step % options.val_every == 0 or step == options.max_steps or out_of_time:
                 model.eval()
                 with torch.no_grad():
@@ -185,3 +193,39 @@ def train(task, options: TrainOptions) -> dict:
         "last": metrics,
         "minutes": (time.perf_counter() - started) / 60,
     }
+
+
+def train_system(
+    system: str,
+    data: Path,
+    *,
+    preset: str,
+    out: Path,
+    max_steps: int,
+    device: str = "auto",
+    seed: int = 0,
+    resume: bool = False,
+    val_every: int = 200,
+    max_minutes: float | None = None,
+    progress: bool = True,
+    on_log: Callable[[int, float, float, dict], bool] | None = None,
+) -> dict:
+    """`python -m foley_models train`: the system's preset, its Task on the dataset, the loop."""
+    from foley_models.models.registry import resolve_device, system_module
+
+    config = system_module(system, "config").preset(preset)
+    torch.manual_seed(seed)  # the initial weights depend on the seed alone
+    task = system_module(system, "train").Task(config, data, resolve_device(device))
+    options = TrainOptions(
+        system=system,
+        preset=preset,
+        out=out,
+        max_steps=max_steps,
+        seed=seed,
+        resume=resume,
+        val_every=val_every,
+        max_minutes=max_minutes,
+        progress=progress,
+        on_log=on_log,
+    )
+    return train(task, options)

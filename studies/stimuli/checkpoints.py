@@ -47,6 +47,31 @@ def checkpoint_inspect(*, path: str | Path) -> dict:
     }
 
 
+# At most this many files are offered (the newest), so a huge models folder cannot stall a page.
+MAX_FOUND = 500
+
+
+def checkpoint_files() -> list[dict]:
+    """The .pt files below MODELS_DIR, newest first, each with a label for the admin's picker
+    (relative path, size, modification time, and whether its path is registered)."""
+    from datetime import datetime
+
+    root = Path(settings.MODELS_DIR)
+    if not root.is_dir():
+        return []
+    files = [p for p in root.rglob("*.pt") if p.is_file() and not p.name.startswith(".")]
+    files.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    registered = set(Checkpoint.objects.values_list("path", flat=True))
+    found = []
+    for path in files[:MAX_FOUND]:
+        stat = path.stat()
+        when = datetime.fromtimestamp(stat.st_mtime).strftime("%Y-%m-%d %H:%M")
+        mark = " · registered" if str(path) in registered else ""
+        label = f"{path.relative_to(root)} ({stat.st_size / 1e6:.1f} MB, {when}{mark})"
+        found.append({"path": path, "label": label})
+    return found
+
+
 def checkpoint_register(*, path: str | Path) -> Checkpoint:
     """Record what a checkpoint file is (see checkpoint_inspect). Registering the same path
     again refreshes the row (e.g. after more training)."""

@@ -47,6 +47,7 @@ from studies.models import (
     Trial,
 )
 from studies.stimuli import audit, checks, sizes
+from studies.stimuli.background import JobCancelled, job_raise_if_cancelled
 from studies.stimuli.checkpoints import checkpoint_local
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class _Run:
             self.after_advance()
         if self.progress:
             self.progress(self.job)
+        job_raise_if_cancelled(self.job)  # a cancel stops the task between two clips
 
 
 def provenance_of_run(run: _Run) -> dict:
@@ -164,6 +166,8 @@ def transient(exc: BaseException) -> bool:
     from botocore.exceptions import ConnectionError as BotoConnectionError
     from django.db import InterfaceError, OperationalError
 
+    if isinstance(exc, JobCancelled):  # not a clip's failure: the task stops
+        return True
     if isinstance(exc, ClientError):
         return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
     kinds = (ConnectionError, TimeoutError, BotoConnectionError, OperationalError, InterfaceError)

@@ -10,12 +10,15 @@ import numpy as np
 import pretty_midi
 from django.core.files.base import ContentFile, File
 from django.db import transaction
+from django.utils import timezone
 
 from foley_models.data import dataset
 from foley_models.render import ffmpeg
 from foley_models.render.audio_io import read_wav, write_wav
 from studies.errors import StudyError
-from studies.models import Item, Study
+from studies.models import Item, ItemImport, Study
+from studies.stimuli.background import JobCancelled, job_raise_if_cancelled, job_refuse_if_active
+from studies.stimuli.datasets import dataset_check
 
 MIN_NOTES = 3  # a window with fewer notes makes a poor item (the musician hardly plays)
 
@@ -94,12 +97,16 @@ def items_import(
     duration_s: float = 6.0,
     categories: tuple[str, ...] | None = None,
     notes: list[str] | None = None,
+    progress=None,
+    errors: list[dict] | None = None,
 ) -> list[Item]:
     """Add items to a study from a dataset split; items already there (same key) are kept.
 
     An asked-for instrument the split lacks is an error naming where it is; without
     `categories`, an instrument of the dataset that the split lacks is left out and said so in
-    `notes`."""
+    `notes`. `progress(done, total)` is called after each item (it may raise to stop; items
+    made so far stay). With `errors`, a window that cannot be cut is recorded there and the
+    others go on; without it, it is raised."""
     root = Path(data_dir)
     try:
         everything = dataset.read_index(root)
@@ -137,12 +144,84 @@ def items_import(
                 "raters watch (synthetic datasets: make them without --no-video)"
             )
     items = []
-    for window in windows_plan(
+    windows = windows_plan(
         root=root, performances=performances, per_category=per_category, duration_s=duration_s
-    ):
+    )
+    for n, window in enumerate(windows, 1):
         existing = Item.objects.filter(study=study, key=window.key).first()
-        items.append(existing or _item_create(study=study, root=root, window=window))
+        try:
+            items.append(existing or _item_create(study=study, root=root, window=window))
+        except (StudyError, ffmpeg.FFmpegError, dataset.DatasetError, OSError, ValueError) as exc:
+            if errors is None:
+                raise
+            errors.append({"item": window.key, "system": "", "error": f"{exc}"})
+        if progress is not None:
+            progress(n, len(windows))
     return items
+
+
+def item_import_create(*, study: Study, data_dir: str | Path, **options) -> ItemImport:
+    """A queued import, after checking the folder is a dataset with the split (an instrument
+    the split lacks is checked by the worker, which names every one)."""
+    split = options.get("split", "test")
+    dataset_check(data_dir, need_splits=(split,))
+    if study.status != Study.Status.DRAFT:
+        raise StudyError(f"{study.slug} is {study.status}: items can be added only to a draft")
+    job_refuse_if_active(study.item_imports.all(), what="item import")
+    return ItemImport.objects.create(study=study, data_dir=str(Path(data_dir).resolve()), **options)
+
+
+def item_import_run(*, job: ItemImport) -> ItemImport:
+    """Run a queued import in this process (the worker's task)."""
+    Status = ItemImport.Status
+    claimed = ItemImport.objects.filter(pk=job.pk, status=Status.QUEUED).update(
+        status=Status.RUNNING, started_at=timezone.now()
+    )
+    job.refresh_from_db()
+    if not claimed:
+        return job
+    notes: list[str] = []
+    errors: list[dict] = []
+
+    def progress(done: int, total: int) -> None:
+        ItemImport.objects.filter(pk=job.pk).update(
+            done=done - len(errors), failed=len(errors), total=total, errors=errors
+        )
+        job_raise_if_cancelled(job)
+
+    try:
+        items = items_import(
+            study=job.study,
+            data_dir=job.data_dir,
+            split=job.split,
+            per_category=job.per_category,
+            duration_s=job.duration_s,
+            categories=tuple(job.categories) or None,
+            notes=notes,
+            progress=progress,
+            errors=errors,
+        )
+    except JobCancelled:
+        ItemImport.objects.filter(pk=job.pk).update(notes=notes, errors=errors)
+    except StudyError as exc:
+        ItemImport.objects.filter(pk=job.pk).update(
+            status=Status.FAILED, finished_at=timezone.now(), message=exc.message, notes=notes
+        )
+    else:
+        counts = {}
+        for item in items:
+            counts[item.category] = counts.get(item.category, 0) + 1
+        summary = ", ".join(f"{n} {c}" for c, n in sorted(counts.items())) or "none"
+        ItemImport.objects.filter(pk=job.pk).update(
+            status=Status.DONE_WITH_ERRORS if errors else Status.DONE,
+            finished_at=timezone.now(),
+            message=f"{len(items)} items in {job.study.slug} ({summary})",
+            notes=notes,
+            errors=errors,
+            failed=len(errors),
+        )
+    job.refresh_from_db()
+    return job
 
 
 def _item_create(*, study: Study, root: Path, window: Window) -> Item:

@@ -27,6 +27,7 @@ from django.utils import timezone
 from studies.errors import StudyError
 from studies.models import GenerationJob, GenerationTask, Item, Study, Trial
 from studies.stimuli import generation
+from studies.stimuli.background import JobCancelled, job_refuse_if_active
 from studies.stimuli.generation import StimulusFormat, failure
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,9 @@ def generation_job_create(
     checks: bool = True,
 ) -> GenerationJob:
     """A queued job, after checking its options (unknown systems, force on a study with trials,
-    systems without a checkpoint are errors now rather than in the worker)."""
+    systems without a checkpoint are errors now rather than in the worker). A study has one
+    active job at a time: another queued or running one is an error naming it."""
+    job_refuse_if_active(study.generation_jobs.all(), what="generation job")
     keys = list(systems or [])
     known = set(study.systems.values_list("key", flat=True))
     unknown = sorted(set(keys) - known)
@@ -111,7 +114,11 @@ def generation_job_run(*, job: GenerationJob, progress=None) -> GenerationJob:
 
 
 def generation_job_start(*, job: GenerationJob) -> list[GenerationTask]:
-    """Mark the job running and plan its tasks; returns those that can run now."""
+    """Mark a queued job running and plan its tasks; returns those that can run now. A job
+    that is not queued (cancelled, or started already) is left alone."""
+    if not GenerationJob.objects.filter(pk=job.pk, status=Status.QUEUED).exists():
+        job.refresh_from_db()
+        return []
     study = job.study
     # One job at a time per study: an older job still marked running was killed midway.
     GenerationJob.objects.filter(study=study, status=Status.RUNNING).exclude(pk=job.pk).update(
@@ -186,7 +193,8 @@ def generation_task_run(
     task = GenerationTask.objects.select_related("job__study", "system__checkpoint").get(pk=task.pk)
     job = task.job
     if job.status != Status.RUNNING:
-        _task_end(task, TaskStatus.FAILED, f"the job is {job.status}")
+        over = TaskStatus.CANCELLED if job.status == Status.CANCELLED else TaskStatus.FAILED
+        _task_end(task, over, f"the job is {job.status}")
         return []
     work = Path(settings.MEDIA_ROOT) / "work" / f"job-{job.pk}-task-{task.pk}-{os.getpid()}"
     run = generation._Run(
@@ -204,6 +212,9 @@ def generation_task_run(
             generation.clips_make(run, task.system, items)
         else:
             generation.checks_make(run, items)
+    except JobCancelled:  # between two clips: what is made is kept
+        _task_end(task, TaskStatus.CANCELLED, "stopped: the job was cancelled")
+        return []
     except Exception as exc:
         message = f"{type(exc).__name__}: {exc}"
         if retry and task.attempts < MAX_ATTEMPTS:
@@ -216,7 +227,7 @@ def generation_task_run(
         _task_end(task, TaskStatus.FAILED, message)
     except BaseException:  # killed: the job is over; the next job makes what is missing
         _task_end(task, TaskStatus.FAILED, "interrupted")
-        GenerationJob.objects.filter(pk=job.pk).update(
+        GenerationJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(
             status=Status.INTERRUPTED, finished_at=timezone.now()
         )
         raise

@@ -49,5 +49,10 @@ class Command(BaseCommand):
                 f"  failed: item {failure['item'] or '-'} system {failure['system'] or '-'}: "
                 f"{failure['error']}"
             )
+        if job.status == job.Status.CANCELLED:
+            raise CommandError(
+                f"job {job.pk} was cancelled (in the admin) after {job.done} of {job.total}; "
+                "what was made is kept, run the command again to make the rest"
+            )
         if job.failed:
             raise CommandError(f"{job.failed} of {job.total} clips failed (see above)")

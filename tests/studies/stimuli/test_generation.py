@@ -1,7 +1,9 @@
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 from django.utils import timezone
@@ -111,8 +113,14 @@ def test_a_killed_job_finishes_on_the_next_run(study, media, monkeypatch):
     assert Clip.objects.count() == 3
     stored = {p.name for p in (media / "clips").iterdir()}
     assert stored == {Path(c.media.name).name for c in Clip.objects.all()}  # nothing half-made
-    # A killed worker never reaches its handler: its job still says running.
+    # A killed worker never reaches its handler: its job still says running. While it looks
+    # alive, a second job is refused; once it has made no progress for the stale time, it is
+    # taken for dead and no longer blocks the study.
     GenerationJob.objects.filter(pk=first.pk).update(status=GenerationJob.Status.RUNNING)
+    with pytest.raises(StudyError, match=f"generation job {first.pk} is already running"):
+        generation_job_create(study=study, device="cpu")
+    long_ago = timezone.now() - timedelta(minutes=settings.BACKGROUND_JOB_STALE_MINUTES + 1)
+    GenerationJob.objects.filter(pk=first.pk).update(updated_at=long_ago)
 
     monkeypatch.setattr(generation, "_store", real_store)
     second = generation_job_run(job=generation_job_create(study=study, device="cpu"))
