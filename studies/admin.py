@@ -2,15 +2,19 @@
 
 from collections import Counter
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from studies import recruiting, selectors, services
+from studies.admin_widgets import FILE_FIELD_OVERRIDES
 from studies.errors import StudyError, StudyNotReady
 from studies.models import (
+    DEFAULT_CRITERIA,
     CheckClip,
     Clip,
     Criterion,
@@ -41,16 +45,42 @@ def _media_link(field_file) -> str:
     return format_html('<a href="{}" target="_blank" rel="noopener">preview</a>', url)
 
 
+class _DefaultCriterionForm(forms.ModelForm):
+    """A row of the add form's criteria, pre-filled with one of the four defaults: saved as
+    shown unless removed (an unchanged pre-filled row is still wanted)."""
+
+    def has_changed(self) -> bool:
+        return bool(self.initial) or super().has_changed()
+
+
 class CriterionInline(admin.TabularInline):
     model = Criterion
     extra = 0
+    fields = ["key", "question", "order"]
+    formfield_overrides = {
+        models.CharField: {"widget": forms.TextInput(attrs={"size": 70})},
+    }
+
+    def get_formset(self, request, obj=None, **kwargs):
+        if obj is None:  # the add form shows the four defaults, editable, instead of nothing
+            kwargs["form"] = _DefaultCriterionForm
+        return super().get_formset(request, obj, **kwargs)
+
+    def get_extra(self, request, obj=None, **kwargs) -> int:
+        return len(DEFAULT_CRITERIA) if obj is None else 0
 
 
-class SystemInline(admin.TabularInline):
+class SystemInline(admin.StackedInline):
+    """One block per system (a table of five wide fields would not fit the page)."""
+
     model = System
     extra = 0
-    fields = ["key", "name", "checkpoint", "sampling", "description"]
+    fields = [("key", "name"), "checkpoint", "sampling", "description"]
     autocomplete_fields = ["checkpoint"]
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 60})},
+        models.JSONField: {"widget": forms.Textarea(attrs={"rows": 1, "cols": 60})},
+    }
 
 
 @admin.register(Study)
@@ -165,10 +195,19 @@ class StudyAdmin(admin.ModelAdmin):
         body = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
         return format_html('<table class="progress">{}</table>', body)
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if not change:
-            services.criteria_add_defaults(study=obj)
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, CriterionInline) and not obj.pk:
+            kwargs["initial"] = [
+                {"key": key, "question": question, "order": order}
+                for order, (key, question) in enumerate(DEFAULT_CRITERIA)
+            ]
+        return kwargs
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change and not form.instance.criteria.exists():
+            services.criteria_add_defaults(study=form.instance)  # every row was removed
 
     @admin.action(description="Generate missing clips (background job)")
     def generate_clips(self, request, queryset):
@@ -273,6 +312,7 @@ class StudyAdmin(admin.ModelAdmin):
 
 class ClipInline(admin.TabularInline):
     model = Clip
+    formfield_overrides = {models.FileField: FILE_FIELD_OVERRIDES}
     extra = 0
     fields = ["system", "media", "duration_s", "loudness_lufs", "preview"]
     readonly_fields = ["preview"]
@@ -292,6 +332,7 @@ class ClipInline(admin.TabularInline):
 
 class CheckClipInline(admin.TabularInline):
     model = CheckClip
+    formfield_overrides = {models.FileField: FILE_FIELD_OVERRIDES}
     extra = 0
     fields = ["kind", "is_target", "media", "duration_s", "preview"]
     readonly_fields = ["preview"]
@@ -308,6 +349,7 @@ class ItemAdmin(admin.ModelAdmin):
     list_select_related = ["study"]
     search_fields = ["key", "category"]
     inlines = [ClipInline, CheckClipInline]
+    formfield_overrides = {models.FileField: FILE_FIELD_OVERRIDES}
 
     def save_formset(self, request, form, formset, change):
         """Uploaded clips get their audio re-encoded like generated ones, then every version of
@@ -351,6 +393,7 @@ class ClipAdmin(admin.ModelAdmin):
     list_display = ["item", "system", "duration_s", "loudness_lufs", "created_at"]
     list_filter = ["item__study", "system__key"]
     list_select_related = ["item", "system"]
+    formfield_overrides = {models.FileField: FILE_FIELD_OVERRIDES}
 
 
 class TrialSlotInline(admin.TabularInline):

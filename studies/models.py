@@ -76,10 +76,16 @@ class Study(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     trials_per_session = models.PositiveIntegerField(
-        default=8, validators=[MinValueValidator(1), MaxValueValidator(200)]
+        default=8,
+        validators=[MinValueValidator(1), MaxValueValidator(200)],
+        help_text="Rated trials per session, not counting the check trials below (a session "
+        "shows both, checks mixed in).",
     )
     check_trials_per_session = models.PositiveIntegerField(
-        default=2, validators=[MaxValueValidator(50)]
+        default=2,
+        validators=[MaxValueValidator(50)],
+        help_text="Check trials (noise and sync catch trials) added to each session's rated "
+        "trials; their answers are not votes.",
     )
     target_votes_per_item = models.PositiveIntegerField(
         default=20,
@@ -105,7 +111,10 @@ class Study(models.Model):
         help_text="Sessions choosing one slot for more than this share of answers are flagged.",
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
     )
-    qc_require_played_all = models.BooleanField(default=True)
+    qc_require_played_all = models.BooleanField(
+        default=True,
+        help_text="Votes count only for trials where every version was played to its end.",
+    )
     screening = models.BooleanField(
         default=False,
         help_text="Before the trials: a device check (screen size, playback allowed), volume "

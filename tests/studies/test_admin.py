@@ -72,6 +72,67 @@ def test_creating_a_study_in_the_admin_adds_the_default_criteria(admin_client):
     assert study.screening and study.bonus_cents == 50
 
 
+def test_the_add_form_shows_the_default_criteria_and_saves_them_as_edited(admin_client):
+    page = admin_client.get("/admin/studies/study/add/").content.decode()
+    assert 'name="criteria-TOTAL_FORMS" value="4"' in page
+    for key in ("correctness", "noise", "synchronization", "overall"):
+        assert f'value="{key}"' in page
+    assert "not counting the check trials" in page  # trials per session says what it counts
+    data = {
+        "title": "Edited",
+        "slug": "edited",
+        "instructions": "Listen.",
+        "consent_text": "OK?",
+        "trials_per_session": "6",
+        "check_trials_per_session": "0",
+        "target_votes_per_item": "20",
+        "lease_minutes": "30",
+        "completion_code": "C0DE",
+        "screenout_code": "SCR33N",
+        "screenout_reward_cents": "20",
+        "max_skipped_trials": "2",
+        "qc_max_failed_checks": "1",
+        "qc_min_trial_seconds": "0",
+        "qc_max_same_slot_share": "1",
+        "headphone_trials": "6",
+        "headphone_min_correct": "4",
+        "bonus_cents": "0",
+        # As the page sends them: one default edited, one left as shown, two removed.
+        **_inline(
+            "criteria",
+            [
+                {"key": "overall", "question": "Which do you like best?", "order": "0"},
+                {
+                    "key": "noise",
+                    "question": "Which video's music has the least noise and distortion?",
+                    "order": "1",
+                },  # fmt: skip
+            ],
+        ),
+        **_inline("systems", [{"key": "a", "name": "A"}, {"key": "b", "name": "B"}]),
+    }
+    response = admin_client.post("/admin/studies/study/add/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    study = Study.objects.get(slug="edited")
+    assert list(study.criteria.values_list("key", "question")) == [
+        ("overall", "Which do you like best?"),
+        ("noise", "Which video's music has the least noise and distortion?"),
+    ]
+
+
+def test_file_links_on_item_and_clip_pages_open_the_staff_media_view(admin_client):
+    study = make_study(slug="links", launch=False, n_items=1)
+    item = Item.objects.get(study=study)
+    clip = item.clips.first()
+    link = f"/staff/media/{clip.media.name}"
+    page = admin_client.get(f"/admin/studies/item/{item.pk}/change/").content.decode()
+    assert f'href="{link}"' in page and f'href="/media/{clip.media.name}"' not in page
+    page = admin_client.get(f"/admin/studies/clip/{clip.pk}/change/").content.decode()
+    assert f'href="{link}"' in page
+    response = admin_client.get(link)
+    assert response.status_code in (200, 302) and response.status_code != 404
+
+
 def test_launch_action_reports_every_problem_and_keeps_the_study_draft(admin_client):
     study = make_study(slug="incomplete", launch=False, with_checks=False)
     Clip.objects.filter(item__key="item-1").delete()
