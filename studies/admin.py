@@ -57,9 +57,12 @@ class CriterionInline(admin.TabularInline):
     model = Criterion
     extra = 0
     fields = ["key", "question", "order"]
-    formfield_overrides = {
-        models.CharField: {"widget": forms.TextInput(attrs={"size": 70})},
-    }
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        sizes = {"key": 16, "question": 55}
+        if db_field.name in sizes:
+            kwargs["widget"] = forms.TextInput(attrs={"size": sizes[db_field.name]})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_formset(self, request, obj=None, **kwargs):
         if obj is None:  # the add form shows the four defaults, editable, instead of nothing
@@ -194,6 +197,17 @@ class StudyAdmin(admin.ModelAdmin):
             )
         body = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
         return format_html('<table class="progress">{}</table>', body)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = dict(extra_context or {})
+        study = self.get_object(request, object_id)
+        if study is not None:
+            from studies.dashboard import study_dashboard  # matplotlib: only when shown
+
+            extra["dashboard"] = study_dashboard(
+                study=study, interim=request.GET.get("interim") == "1"
+            )
+        return super().change_view(request, object_id, form_url, extra)
 
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)

@@ -132,7 +132,10 @@ class BackgroundJobAdmin(admin.ModelAdmin):
             return
         obj.pk = form.job.pk
         self.enqueue(form.job)
-        messages.info(request, f"{form.job} queued; a worker (manage.py run_huey) runs it.")
+        what = str(self.opts.verbose_name).capitalize()
+        messages.info(
+            request, f"{what} {form.job.pk} queued; a worker (manage.py run_huey) runs it."
+        )
 
     def enqueue(self, job) -> None:
         background_job_enqueue(job=job)

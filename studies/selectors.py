@@ -367,3 +367,87 @@ def generation_job_parts(*, job: GenerationJob) -> list[dict]:
     for row in rows.values():
         row["tasks"] = ", ".join(f"{n} {status}" for status, n in row.pop("statuses").items())
     return list(rows.values())
+
+
+@dataclass
+class DashboardData:
+    """What a study's dashboard shows (studies.dashboard draws it)."""
+
+    sessions_started: list  # (minute, count) of real sessions
+    sessions_completed: list
+    votes: list  # (minute, count) of valid votes
+    items: list[str]  # item keys, in the study's order
+    criteria: list[str]
+    votes_per_item_criterion: dict  # (item key, criterion key) -> valid votes
+    target: int
+    qc: dict | None  # analysis.qc.apply_qc's report on the study's votes, None without votes
+    screening: dict  # passed, failed, reasons -> count
+    trial_seconds: list[float]  # served -> answered, regular trials of real sessions
+    answer_ms: list[float]  # last clip ended -> answer (the QC "too fast" measure)
+    generation: object  # the latest generation job, or None
+    imports: object  # the latest item import, or None
+    shares: dict | None  # criterion -> system name -> valid votes (only when asked for)
+
+
+def study_dashboard_data(*, study: Study, interim: bool = False) -> DashboardData:
+    from django.db.models.functions import TruncMinute
+
+    from studies.analysis.qc import apply_qc
+    from studies.analysis.votes import votes_from_rows
+
+    real = Session.objects.filter(study=study, simulated=False)
+
+    def per_minute(queryset, field):
+        rows = (
+            queryset.exclude(**{f"{field}__isnull": True})
+            .annotate(minute=TruncMinute(field))
+            .values("minute")
+            .annotate(n=Count("id"))
+            .order_by("minute")
+        )
+        return [(r["minute"], r["n"]) for r in rows]
+
+    votes = valid_regular_votes(study=study)
+    items = list(study.items.order_by("category", "id").values_list("key", flat=True))
+    criteria = [c.key for c in study.criteria.all()]
+    cells = {
+        (r["trial__item__key"], r["criterion__key"]): r["n"]
+        for r in votes.values("trial__item__key", "criterion__key").annotate(n=Count("id"))
+    }
+    rows = study_vote_rows(study=study)
+    qc = None
+    if rows:
+        _, qc = apply_qc(votes_from_rows(rows), study_info(study=study).qc)
+    screening = {"passed": 0, "failed": 0, "reasons": {}}
+    for result in real.exclude(screening={}).values_list("screening", flat=True):
+        outcome = result.get("result")
+        if outcome is None:
+            continue
+        screening["passed" if outcome.get("passed") else "failed"] += 1
+        for reason in outcome.get("reasons", []):
+            screening["reasons"][reason] = screening["reasons"].get(reason, 0) + 1
+    answered = Trial.objects.filter(
+        session__in=real, check_kind="", answered_at__isnull=False, served_at__isnull=False
+    ).values_list("served_at", "answered_at")
+    seconds = [(b - a).total_seconds() for a, b in answered]
+    shares = None
+    if interim:
+        shares = {c: {s.name: 0 for s in study.systems.order_by("id")} for c in criteria}
+        for r in votes.values("criterion__key", "slot__system__name").annotate(n=Count("id")):
+            shares[r["criterion__key"]][r["slot__system__name"]] = r["n"]
+    return DashboardData(
+        sessions_started=per_minute(real, "started_at"),
+        sessions_completed=per_minute(real.filter(status=Session.Status.COMPLETED), "completed_at"),
+        votes=per_minute(votes, "submitted_at"),
+        items=items,
+        criteria=criteria,
+        votes_per_item_criterion=cells,
+        target=study.target_votes_per_item,
+        qc=qc,
+        screening=screening,
+        trial_seconds=seconds,
+        answer_ms=[v for v in votes.values_list("rt_ms", flat=True) if v is not None],
+        generation=study.generation_jobs.order_by("-created_at").first(),
+        imports=study.item_imports.order_by("-created_at").first(),
+        shares=shares,
+    )

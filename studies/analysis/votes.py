@@ -248,3 +248,13 @@ def write_votes(path: Path, frame: pd.DataFrame) -> Path:
 
     data = frame.loc[:, list(COLUMNS)].to_csv(index=False, lineterminator="\n")
     return atomic_write_bytes(Path(path), data.encode())
+
+
+def votes_from_rows(rows: list[dict]) -> pd.DataFrame:
+    """Rows of the votes CSV (selectors.study_vote_rows) as read_votes returns them: through a
+    temporary CSV, so a study's own votes get exactly the checks and types an exported file does."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_votes(Path(tmp) / "votes.csv", pd.DataFrame(rows, columns=list(COLUMNS)))
+        return read_votes(path)

@@ -1,14 +1,12 @@
 import dataclasses
-import tempfile
 from pathlib import Path
 
-import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 
 from studies.analysis.qc import QCSettings
 from studies.analysis.report import analyze, write_outputs
 from studies.analysis.study_info import read_study_info, sidecar_path
-from studies.analysis.votes import COLUMNS, VotesError, read_votes, write_votes
+from studies.analysis.votes import VotesError, read_votes, votes_from_rows
 from studies.models import Study
 from studies.selectors import study_info, study_vote_rows
 
@@ -65,11 +63,7 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"study {study.slug!r} has no votes yet{dry}; nothing to analyse"
                 )
-            with tempfile.TemporaryDirectory() as tmp:  # the same validation as a CSV gets
-                path = write_votes(
-                    Path(tmp) / "votes.csv", pd.DataFrame(rows, columns=list(COLUMNS))
-                )
-                votes = read_votes(path)
+            votes = votes_from_rows(rows)  # the same validation as a CSV gets
         else:
             try:
                 votes = read_votes(options["votes"])
