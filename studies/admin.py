@@ -96,6 +96,7 @@ class StudyAdmin(admin.ModelAdmin):
     actions = [
         "generate_clips",
         "launch",
+        "launch_accepting_warnings",
         "pause",
         "close",
         "review_dry_run",
@@ -245,7 +246,25 @@ class StudyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Launch (check the study is complete, then set it live)")
     def launch(self, request, queryset):
+        self._launch(request, queryset, accept_warnings=False)
+
+    @admin.action(description="Launch, accepting the warnings of a first launch attempt")
+    def launch_accepting_warnings(self, request, queryset):
+        self._launch(request, queryset, accept_warnings=True)
+
+    def _launch(self, request, queryset, *, accept_warnings: bool) -> None:
         for study in queryset:
+            warnings = selectors.study_launch_warnings(study=study)
+            if warnings and not accept_warnings:
+                self.message_user(
+                    request,
+                    f"{study.title}: not launched, {len(warnings)} warning(s) to confirm (if "
+                    "they are what you intend, use “Launch, accepting the warnings”):",
+                    messages.WARNING,
+                )
+                for warning in warnings:
+                    self.message_user(request, f"{study.title}: {warning}", messages.WARNING)
+                continue
             try:
                 services.study_launch(study=study)
             except StudyNotReady as exc:
@@ -257,6 +276,8 @@ class StudyAdmin(admin.ModelAdmin):
                 for problem in exc.problems:
                     self.message_user(request, f"{study.title}: {problem}", messages.ERROR)
                 continue
+            for warning in warnings:
+                self.message_user(request, f"{study.title} (accepted): {warning}", messages.WARNING)
             self.message_user(
                 request,
                 format_html(

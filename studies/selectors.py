@@ -451,3 +451,26 @@ def study_dashboard_data(*, study: Study, interim: bool = False) -> DashboardDat
         imports=study.item_imports.order_by("-created_at").first(),
         shares=shares,
     )
+
+
+def study_launch_warnings(*, study: Study) -> list[str]:
+    """What a researcher should confirm before launch, though the study can run: categories
+    with too few items for per-category claims (the reports give them no interval or test)."""
+    from studies.analysis.estimates import MIN_ITEMS_FOR_INTERVAL
+
+    counts = dict(study.items.values_list("category").annotate(n=Count("id")).order_by("category"))
+    total = sum(counts.values())
+    if 0 < total < MIN_ITEMS_FOR_INTERVAL:
+        return [
+            f"only {total} items: the reports will give no interval or test at all (they need "
+            f"at least {MIN_ITEMS_FOR_INTERVAL} items per scope)"
+        ]
+    few = {c: n for c, n in counts.items() if n < MIN_ITEMS_FOR_INTERVAL}
+    if len(counts) < 2 or not few:  # one category: its results are the study's
+        return []
+    listed = ", ".join(f"{c} {n}" for c, n in few.items())
+    return [
+        f"categories with fewer than {MIN_ITEMS_FOR_INTERVAL} items ({listed}): the reports will "
+        "give them no per-category interval or test (plan_study; import more items per "
+        "instrument for per-instrument claims)"
+    ]

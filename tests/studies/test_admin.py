@@ -136,9 +136,9 @@ def test_file_links_on_item_and_clip_pages_open_the_staff_media_view(admin_clien
 def test_launch_action_reports_every_problem_and_keeps_the_study_draft(admin_client):
     study = make_study(slug="incomplete", launch=False, with_checks=False)
     Clip.objects.filter(item__key="item-1").delete()
-    response = admin_client.post(
-        "/admin/studies/study/", {"action": "launch", "_selected_action": [study.pk]}, follow=True
-    )
+    # (Three items: a warning to accept, then the problems.)
+    action = {"action": "launch_accepting_warnings", "_selected_action": [study.pk]}
+    response = admin_client.post("/admin/studies/study/", action, follow=True)
     text = "\n".join(_messages(response))
     assert "not launched, 4 problem(s)" in text
     assert text.count("'item-1' has no clip for system") == 4
@@ -147,11 +147,20 @@ def test_launch_action_reports_every_problem_and_keeps_the_study_draft(admin_cli
 
 
 def test_launch_pause_close_actions(admin_client):
-    study = make_study(slug="ready", launch=False)
+    study = make_study(slug="ready", launch=False, n_items=6)  # 2 items of each of 3 instruments
     response = admin_client.post(
         "/admin/studies/study/", {"action": "launch", "_selected_action": [study.pk]}, follow=True
     )
-    assert any("is live. Participant link" in m and "/s/ready/" in m for m in _messages(response))
+    said = _messages(response)
+    assert "not launched, 1 warning(s) to confirm" in said[0]
+    assert "fewer than 4 items (cello 2, piano 2, violin 2)" in said[1]
+    study.refresh_from_db()
+    assert study.status == Study.Status.DRAFT
+    action = {"action": "launch_accepting_warnings", "_selected_action": [study.pk]}
+    response = admin_client.post("/admin/studies/study/", action, follow=True)
+    said = _messages(response)
+    assert any("(accepted): categories with fewer than 4 items" in m for m in said)
+    assert any("is live. Participant link" in m and "/s/ready/" in m for m in said)
     study.refresh_from_db()
     assert study.status == Study.Status.LIVE
     admin_client.post("/admin/studies/study/", {"action": "pause", "_selected_action": [study.pk]})
