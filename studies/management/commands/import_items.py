@@ -15,7 +15,12 @@ class Command(BaseCommand):
         parser.add_argument("study", help="the study's slug")
         parser.add_argument("--data", required=True, help="the dataset folder")
         parser.add_argument("--split", default="test")
-        parser.add_argument("--per-category", type=int, default=2, help="items per instrument")
+        parser.add_argument(
+            "--per-category",
+            type=int,
+            default=4,
+            help="items per instrument (4 or more for per-instrument results)",
+        )
         parser.add_argument("--duration", type=float, default=6.0, help="seconds per item")
         parser.add_argument("--categories", nargs="+", help="instruments (default: all)")
 

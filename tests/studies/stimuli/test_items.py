@@ -30,7 +30,16 @@ def test_import_items_cuts_video_pose_audio_and_midi(stimuli_dataset, settings, 
     starts = sorted((i.source.split(" from ")[0], float(i.source.split()[2])) for i in items)
     for (a, s1), (b, s2) in zip(starts, starts[1:], strict=False):
         assert a != b or s2 - s1 >= 3.0 - 1e-6
-    call_command("import_items", "i", "--data", str(stimuli_dataset), "--duration", "3")
+    call_command(
+        "import_items",
+        "i",
+        "--data",
+        str(stimuli_dataset),
+        "--duration",
+        "3",
+        "--per-category",
+        "2",
+    )
     assert Item.objects.filter(study=study).count() == 4
     # Every instrument that cannot be filled is named, not only the first.
     with pytest.raises(CommandError, match="piano: only .* usable 3 s windows .*; violin: only"):
