@@ -119,7 +119,13 @@
         }
       }).catch(() => setStatus(section, "connection problem: please play it again"));
     });
+    let lastFailed = null;
     function failed() {
+      // One failure per source: Chromium can report one failed load twice (the error event
+      // and video.error seen again), which must not use up a retry.
+      const source = video.getAttribute("src");
+      if (source === lastFailed) return;
+      lastFailed = source;
       failures += 1;
       button.disabled = true;
       post(slot, "error", video).catch(() => undefined);
@@ -127,8 +133,7 @@
         setStatus(section, "could not load: trying again (" + failures + " of " + RETRIES + ")…");
         const src = video.getAttribute("src").split("?")[0];
         window.setTimeout(() => {
-          video.setAttribute("src", src + "?retry=" + failures);
-          video.load();
+          video.setAttribute("src", src + "?retry=" + failures); // setting src loads it
         }, 1000 * failures);
       } else {
         setStatus(section, "this video could not be loaded");
