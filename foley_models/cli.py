@@ -49,6 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
     openpose.add_argument("--fps", type=float, required=True)
     openpose.add_argument("--midi", type=Path, help="folder with <video>.mid files")
     openpose.add_argument("--video", type=Path, help="folder with <video>.mp4 files")
+    openpose.add_argument(
+        "--audio", type=Path, help="folder with <video>.wav (or .flac, .mp3, ...) recordings"
+    )
+    openpose.add_argument(
+        "--transcribe",
+        action="store_true",
+        help="make the MIDI of performances without it by transcribing their recording "
+        "(the audio file, else the video's sound)",
+    )
     openpose.add_argument("--split", default="train", choices=("train", "val", "test"))
     openpose.add_argument("--max-persons", type=int, default=1)
 
@@ -107,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--device", default="auto")
     evaluate.add_argument("--out", type=Path)
+    evaluate.add_argument(
+        "--no-transcribe", action="store_true", help="skip the transcription-based note F1"
+    )
+    evaluate.add_argument(
+        "--no-reference", action="store_true", help="no row for the reference recordings"
+    )
     return parser
 
 
@@ -174,6 +189,8 @@ def run_evaluate(args) -> None:
         split=args.split,
         max_clips=args.max_clips,
         device=args.device,
+        transcribe=not args.no_transcribe,
+        reference=not args.no_reference,
     )
     print(format_results(rows))
     if args.out:
@@ -204,8 +221,10 @@ def run_dataset(args) -> None:
             fps=args.fps,
             midi=args.midi,
             video=args.video,
+            audio=args.audio,
             split=args.split,
             max_persons=args.max_persons,
+            transcribe=args.transcribe,
         )
         print(f"{args.out}: {len(rows)} performances")
     elif args.dataset_command == "import-foley-release":

@@ -17,6 +17,7 @@ from foley_models.data.dataset import (
     DatasetError,
     Performance,
     load_midi,
+    save_midi,
     save_npy,
     write_index,
 )
@@ -73,11 +74,17 @@ def import_openpose(
     fps: float,
     midi: Path | None = None,
     video: Path | None = None,
+    audio: Path | None = None,
     split: str = "train",
     max_persons: int = 1,
+    transcribe: bool = False,
 ) -> list[Performance]:
     """Each subfolder of `keypoints` (or `keypoints` itself if it holds JSON files) is one
-    performance; `midi/<name>.mid` and `video/<name>.mp4` beside it are attached when present."""
+    performance; `<name>.mid` in `midi`, `<name>.mp4` in `video` and `<name>.wav` (or any audio
+    ffmpeg reads) in `audio` are attached when present. The recording is the audio file, else
+    the video's sound track. With `transcribe`, a performance without MIDI gets the MIDI of its
+    recording transcribed (foley_models.transcribe, as the Foley Music paper made its MIDI);
+    one without a recording is an error naming it."""
     keypoints, out = Path(keypoints), Path(out)
     if not keypoints.is_dir():
         raise DatasetError(f"{keypoints}: not a folder of OpenPose JSON files")
@@ -116,9 +123,61 @@ def import_openpose(
                     load_midi(src)  # refuse a corrupt file now, naming it
                 setattr(row, attr, f"{attr}/{name}{src.suffix}")
                 _copy(src, out / getattr(row, attr))
+        _attach_recording(row, out, _find(audio, name, AUDIO_SUFFIXES), video is not None)
+        if transcribe and not row.midi:
+            _transcribe_into(row, out)
         existing[row.id] = row
     write_index(out, list(existing.values()))
     return list(existing.values())
+
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".m4a")
+RECORDING_RATE = 22050
+
+
+def _attach_recording(row: Performance, out: Path, audio: Path | None, has_video: bool) -> None:
+    """The performance's recording as audio/<id>.wav (mono, 22,050 Hz): from its audio file,
+    else from its video's sound track (a video without sound gets none)."""
+    from foley_models.render import ffmpeg
+
+    source = audio
+    if source is None and has_video and row.video:
+        video = out / row.video
+        try:
+            streams = ffmpeg.probe(video).get("streams", [])
+        except ffmpeg.FFmpegError:
+            streams = []  # the video is not read here; a file ffprobe cannot read has no sound
+        if any(s.get("codec_type") == "audio" for s in streams):
+            source = video
+    if source is None:
+        return
+    row.audio = f"audio/{row.id}.wav"
+    target = out / row.audio
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp.wav")
+    try:
+        ffmpeg.extract_audio(source, tmp, sample_rate=RECORDING_RATE)
+        tmp.replace(target)
+    except ffmpeg.FFmpegError as exc:
+        raise DatasetError(f"{source}: its audio could not be read ({exc})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _transcribe_into(row: Performance, out: Path) -> None:
+    from foley_models.render.audio_io import read_wav
+    from foley_models.render.fluidsynth import gm_program
+    from foley_models.transcribe import transcribe
+
+    if not row.audio:
+        raise DatasetError(
+            f"{row.id}: --transcribe needs its recording (an --audio file, or a --video with "
+            "sound), and it has none"
+        )
+    samples, rate = read_wav(out / row.audio)
+    midi = transcribe(samples, rate, program=gm_program(row.instrument))
+    row.midi = f"midi/{row.id}.mid"
+    save_midi(out / row.midi, midi)
 
 
 def _find(folder: Path | None, name: str, suffixes) -> Path | None:

@@ -96,6 +96,34 @@ def test_import_openpose_builds_body65_from_body_and_hands(tmp_path):
     )
 
 
+def test_import_openpose_transcribes_the_recording_of_a_performance_without_midi(tmp_path, capsys):
+    from foley_models import metrics
+    from foley_models.render.audio_io import write_wav
+    from foley_models.render.fluidsynth import Renderer
+
+    _openpose_folder(tmp_path / "kp" / "perf1", frames=12)
+    _openpose_folder(tmp_path / "kp" / "perf2", frames=12)
+    notes = [pretty_midi.Note(90, p, 0.3 + 0.5 * i, 0.7 + 0.5 * i) for i, p in
+             enumerate([60, 62, 64, 65, 67, 69, 71, 72])]  # fmt: skip
+    (tmp_path / "audio").mkdir()
+    write_wav(tmp_path / "audio" / "perf1.wav", Renderer(44100).render(notes, "piano"), 44100)
+    argv = ["dataset", "import-openpose", "--keypoints", str(tmp_path / "kp"), "--out",
+            str(tmp_path / "ds"), "--instrument", "piano", "--fps", "30", "--audio",
+            str(tmp_path / "audio"), "--transcribe"]  # fmt: skip
+    # perf2 has no recording: transcribing it is an error that names it.
+    assert main(argv) == 2
+    assert "perf2: --transcribe needs its recording" in capsys.readouterr().err
+    (tmp_path / "kp" / "perf2").rename(tmp_path / "kp2")
+    assert main(argv) == 0
+    (row,) = dataset.read_index(tmp_path / "ds")
+    assert (row.audio, row.midi) == ("audio/perf1.wav", "midi/perf1.mid")
+    found = dataset.load_midi(tmp_path / "ds" / row.midi)
+    assert found.instruments[0].program == 0  # the instrument's GM program
+    est = found.instruments[0].notes
+    matched = metrics.note_matches(notes, est)
+    assert matched >= 7 and len(est) <= 10
+
+
 def test_import_openpose_names_a_malformed_frame(tmp_path, capsys):
     _openpose_folder(tmp_path / "kp" / "perf1", frames=3)
     bad = sorted((tmp_path / "kp" / "perf1").glob("*.json"))[1]

@@ -116,16 +116,25 @@ def test_evaluate_puts_midi_and_waveform_systems_in_one_table(tiny_dataset, tmp_
     lines = capsys.readouterr().out.strip().splitlines()
     table = lines[[i for i, line in enumerate(lines) if line.split()[0] == "system"][0] :]
     assert "audio_onset_f1" in table[0] and "logmel_db" in table[0]
-    assert [line.split()[0] for line in table[1:]] == ["foley_music", "gan", "samplernn"]
+    names = [line.split()[0] for line in table[1:]]
+    assert names == ["foley_music", "gan", "samplernn", "reference"]
     rows = json.loads((tmp_path / "m.json").read_text())
     assert {r["clip_s"] for r in rows} == {1.0}  # the shortest training clip, for all
+    beat_keys = ["beat_align", "beat_align_music", "beats_loris_coverage_1s", "beats_loris_hit_1s",
+                 "beats_loris_f1_1s", "beats_d2m_hit_0.25s", "transcribed_note_f1"]  # fmt: skip
     for r in rows:
         assert r["clips"] == 4
-        for key in ("audio_onset_f1", "shuffled_audio_onset_f1"):
-            assert 0.0 <= r[key] <= 1.0
+        for key in ("audio_onset_f1", "shuffled_audio_onset_f1", *beat_keys):
+            assert 0.0 <= r[key] <= 1.0, key
+        assert r["beats_d2m_coverage_1s"] >= 0.0  # may exceed 1
+    for r in rows[:3]:
         assert r["logmel_db"] > 0 and r["shuffled_logmel_db"] > 0
     assert rows[0]["onset_f1"] is not None and rows[1]["onset_f1"] is None
     assert table[2].split()[6] == "-"  # no MIDI scores for the GAN
+    # The recordings themselves: their onsets and notes are found, their beats hit every bin.
+    reference = rows[3]
+    assert reference["audio_onset_f1"] > 0.6 and reference["transcribed_note_f1"] > 0.5
+    assert reference["beats_loris_hit_1s"] > 0.8 and reference["logmel_db"] is None
 
 
 @pytest.mark.parametrize(
