@@ -1,0 +1,99 @@
+"""Which sync metric tracks a known audio-video offset? The reference recordings of synthetic
+test performances, shifted against their own motion by -320 ... +320 ms, scored by every beat
+metric (foley_models.metrics) and by onset F1 against the MIDI; each metric should fall
+monotonically as the offset grows in either direction.
+
+    .venv/bin/python benchmarks/sync_metrics_offset.py [--minutes 12] [--clip-s 6] [--seed 0]
+
+Prints one row per offset (the mean over clips) and, per metric, whether it is monotone on each
+side and its Spearman correlation with |offset| (more negative: tracks the offset better).
+"""
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from foley_models import audio_onsets, metrics
+from foley_models.data.synth.performer import SynthConfig, synthesize
+from foley_models.models import clips
+
+OFFSETS_MS = (-320, -160, -80, -40, -20, 0, 20, 40, 80, 160, 320)
+METRICS = ("beat_align", "beat_align_music", "hit_1s", "f1_1s", "hit_0.25s", "f1_0.25s",
+           "onset_f1")  # fmt: skip
+
+
+def shifted(audio: np.ndarray, rate: int, offset_s: float) -> np.ndarray:
+    """The audio played `offset_s` late (positive) or early (negative), same length."""
+    n = int(round(abs(offset_s) * rate))
+    if n == 0:
+        return audio
+    if offset_s > 0:
+        return np.concatenate([np.zeros(n, audio.dtype), audio[:-n]])
+    return np.concatenate([audio[n:], np.zeros(n, audio.dtype)])
+
+
+def clip_scores(clip, audio, rate, pose, fps, clip_s) -> dict:
+    truth = metrics.unique_onsets([n.start for n in clip.notes if n.start < clip_s])
+    heard = audio_onsets.detect_onsets(audio, rate)
+    motion = metrics.motion_beats(pose, fps)
+    counts = metrics.Counts()
+    counts.add(metrics.onset_matches(truth, heard), len(truth), len(heard))
+    out = {
+        "beat_align": metrics.beat_align(motion, heard),
+        "beat_align_music": metrics.beat_align_music(motion, heard),
+        "onset_f1": counts.f1()["f1"],
+    }
+    for bin_s in (1.0, 0.25):
+        r = metrics.beats_coverage_hit(truth, heard, clip_s, bin_s=bin_s)
+        out[f"hit_{bin_s:g}s"], out[f"f1_{bin_s:g}s"] = r["loris_hit"], r["loris_f1"]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--minutes", type=float, default=12.0)
+    parser.add_argument("--clip-s", type=float, default=6.0)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        synthesize(root, SynthConfig(minutes=args.minutes, seed=args.seed, video=False),
+                   progress=False)  # fmt: skip
+        sources = clips.load_split(root, "test")
+        test = clips.consecutive_clips(sources, args.clip_s, args.clip_s)
+        by_id = {s.performance.id: s for s in sources}
+        table = {m: [] for m in METRICS}
+        for offset in OFFSETS_MS:
+            rows = []
+            for clip in test:
+                source = by_id[clip.source_id]
+                fps = source.performance.fps
+                first = int(round(clip.start_s * fps))
+                pose = source.pose[first : first + int(round(args.clip_s * fps))]
+                audio, rate = clips.clip_audio(clip, args.clip_s)
+                rows.append(clip_scores(clip, shifted(audio, rate, offset / 1000), rate, pose,
+                                        fps, args.clip_s))  # fmt: skip
+            for m in METRICS:
+                table[m].append(float(np.mean([r[m] for r in rows])))
+    print(f"{len(test)} clips of {args.clip_s:g} s from the test split ({args.minutes:g} synthetic "
+          "minutes); the recording shifted against its own motion and MIDI")  # fmt: skip
+    print(f"{'offset ms':>9} " + " ".join(f"{m:>16}" for m in METRICS))
+    for k, offset in enumerate(OFFSETS_MS):
+        print(f"{offset:>9} " + " ".join(f"{table[m][k]:>16.3f}" for m in METRICS))
+    zero = OFFSETS_MS.index(0)
+    print(
+        f"\n{'metric':<16} {'monotone late':>13} {'monotone early':>14} {'spearman |offset|':>18}"
+    )
+    for m in METRICS:
+        values = table[m]
+        late = all(a >= b for a, b in zip(values[zero:], values[zero + 1 :], strict=False))
+        early = all(a >= b for a, b in zip(values[zero::-1], values[zero - 1 :: -1], strict=False))
+        rho = spearmanr(np.abs(OFFSETS_MS), values).statistic
+        print(f"{m:<16} {str(late):>13} {str(early):>14} {rho:>18.3f}")
+
+
+if __name__ == "__main__":
+    main()
