@@ -24,6 +24,7 @@ from studies.analysis.estimates import (
     label_codes,
     position_bias,
 )
+from studies.analysis.objective import metric_agreement
 from studies.analysis.qc import QCSettings, apply_qc
 from studies.analysis.study_info import StudyInfo
 
@@ -71,11 +72,13 @@ def analyze(
     seed: int = 0,
     level: float = 0.95,
     info: StudyInfo | None = None,
+    objective: pd.DataFrame | None = None,
 ) -> dict:
     """The whole analysis as one JSON-ready dict (see module docstring for the files).
 
     info: the study's systems (order, display names), criteria order and session length;
-    None: systems in order of first appearance, named by their keys."""
+    None: systems in order of first appearance, named by their keys.
+    objective: metrics per item x system (analysis.objective), put beside the kept votes."""
     regular = votes.loc[~votes["is_check"], ["participant", "n_slots"]]
     if regular.empty:
         raise ValueError("there are no votes to analyse (no regular trials answered yet)")
@@ -160,6 +163,10 @@ def analyze(
         boot=shares_of(slot_counts),
     )
     summary["exclusions"] = exclusions
+    if objective is not None and not objective.empty:
+        summary["objective"] = metric_agreement(
+            kept, objective, systems=systems, b=b, seed=seed, level=level
+        )
     summary["settings"] = {
         "bootstrap": "two-way cluster (participants x items, items within category), "
         "percentile; one draw of B resamples shared by every criterion and scope",
@@ -223,7 +230,52 @@ def summary_json(summary: dict) -> dict:
         "categories",
     ):  # fmt: skip
         extra[key] = summary[key]
+    if "objective" in summary:
+        extra["objective"] = summary["objective"]
     return {**out, **extra}
+
+
+def _num(value) -> str:
+    return "-" if value is None or value != value else f"{value:.3f}"
+
+
+def objective_markdown(summary: dict) -> list[str]:
+    """The objective metrics section of report.md (empty without objective metrics)."""
+    obj = summary.get("objective")
+    if not obj:
+        return []
+    names = obj["metrics"]
+    shares = [k for k in obj["by_system"][0] if k.startswith("share_")] if obj["by_system"] else []
+    out = [
+        "",
+        "## Objective metrics beside the votes",
+        "",
+        "Means over items of each clip's metrics (foley_models.metrics; README, \"Objective "
+        "metrics\"), and the mean share of each item's votes that chose the system.",
+        "",
+        "| system | " + " | ".join(names + [s.replace("share_", "share ") for s in shares]) + " |",
+        "|---" * (1 + len(names) + len(shares)) + "|",
+    ]
+    for row in obj["by_system"]:
+        cells = [_num(row[n]) for n in names] + [_pct(row[s]) + "%" for s in shares]
+        out.append(f"| {_name(summary, row['system'])} | " + " | ".join(cells) + " |")
+    out += [
+        "",
+        "How well each metric predicts the raters: Spearman's rank correlation over item x "
+        "system cells between the metric and the share of the item's votes for the system, "
+        f"with a {int(100 * summary['settings']['level'])}% bootstrap interval over items "
+        "(lower-is-better metrics such as logmel_db should correlate negatively; no interval "
+        f"with fewer than {MIN_ITEMS_FOR_INTERVAL} items).",
+        "",
+        "| criterion | metric | rho | interval | cells | items |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in obj["agreement"]:
+        interval = "-" if r["low"] is None else f"[{r['low']:.2f}, {r['high']:.2f}]"
+        rho = "-" if r["rho"] != r["rho"] else f"{r['rho']:.2f}"
+        out.append(f"| {r['criterion']} | {r['metric']} | {rho} | {interval} | {r['cells']} "
+                   f"| {r['items']} |")  # fmt: skip
+    return out
 
 
 def _name(summary: dict, key: str) -> str:
@@ -448,6 +500,7 @@ def report_markdown(summary: dict) -> str:
         else f"{len(pb['flagged_participants'])} of {pb['participants_tested']} participants "
         f"with at least {pb['min_answers']} answers flagged"
     )
+    out += objective_markdown(summary)
     out += [
         "",
         "## Position bias",
@@ -535,6 +588,17 @@ def write_outputs(summary: dict, out: Path) -> list[Path]:
         atomic_write_bytes(out / "table1.tex", table1_latex(summary).encode()),
         atomic_write_bytes(out / "report.md", report_markdown(summary).encode()),
     ]
+    if summary.get("objective"):
+        obj = summary["objective"]
+        written += [
+            atomic_write_bytes(
+                out / "objective.csv", pd.DataFrame(obj["by_system"]).to_csv(index=False).encode()
+            ),
+            atomic_write_bytes(
+                out / "metric_agreement.csv",
+                pd.DataFrame(obj["agreement"]).to_csv(index=False).encode(),
+            ),
+        ]
     systems = summary["systems"]
     names = summary.get("names", {})
     crits = [c for c in summary["criteria"] if c != "overall"] or list(summary["criteria"])

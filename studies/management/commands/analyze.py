@@ -34,6 +34,12 @@ class Command(BaseCommand):
             help="include dry-run sessions (simulate_raters), which are left out by default",
         )
         parser.add_argument("--bootstrap", type=int, default=2000, help="replicates (B)")
+        parser.add_argument(
+            "--objective",
+            action="store_true",
+            help="also score every clip with the objective metrics (against its item's motion, "
+            "reference MIDI and recording; cached per clip) and report them beside the votes",
+        )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--max-failed-checks", type=int)
         parser.add_argument("--min-trial-seconds", type=float)
@@ -42,6 +48,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if bool(options["study"]) == bool(options["votes"]):
             raise CommandError("give a study slug or --votes FILE (one of them)")
+        if options["objective"] and not options["study"]:
+            raise CommandError("--objective needs a study slug: it scores the study's clips")
         if options["bootstrap"] < 100:
             raise CommandError("--bootstrap must be at least 100")
         info = None
@@ -81,8 +89,24 @@ class Command(BaseCommand):
         qc = dataclasses.replace(
             qc or QCSettings(), **{k: v for k, v in overrides.items() if v is not None}
         )
+        objective = None
+        if options["objective"]:
+            from studies.stimuli.objective import study_clip_metrics  # torch, onnxruntime
+
+            def progress(done: int, total: int) -> None:
+                if done == total or done % 50 == 0:
+                    self.stderr.write(f"objective metrics: {done} of {total} clips")
+
+            objective = study_clip_metrics(study=study, progress=progress)
         try:
-            summary = analyze(votes, qc=qc, b=options["bootstrap"], seed=options["seed"], info=info)
+            summary = analyze(
+                votes,
+                qc=qc,
+                b=options["bootstrap"],
+                seed=options["seed"],
+                info=info,
+                objective=objective,
+            )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         written = write_outputs(summary, options["out"])
