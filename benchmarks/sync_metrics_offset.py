@@ -28,8 +28,8 @@ from foley_models.data.synth.performer import SynthConfig, synthesize
 from foley_models.models import clips
 
 OFFSETS_MS = (-320, -160, -80, -40, -20, 0, 20, 40, 80, 160, 320)
-METRICS = ("beat_align", "beat_align_music", "hit_1s", "f1_1s", "hit_0.25s", "f1_0.25s",
-           "onset_f1")  # fmt: skip
+METRICS = ("beat_align", "beat_align_music", "motion_onset_align", "hit_1s", "f1_1s",
+           "hit_0.25s", "f1_0.25s", "onset_f1")  # fmt: skip
 
 
 def shifted(audio: np.ndarray, rate: int, offset_s: float) -> np.ndarray:
@@ -51,6 +51,7 @@ def clip_scores(clip, audio, rate, pose, fps, clip_s) -> dict:
     out = {
         "beat_align": metrics.beat_align(motion, heard),
         "beat_align_music": metrics.beat_align_music(motion, heard),
+        "motion_onset_align": metrics.motion_onset_align(pose, fps, clip.instrument, heard),
         "onset_f1": counts.f1()["f1"],
     }
     for bin_s in (1.0, 0.25):

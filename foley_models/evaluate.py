@@ -66,6 +66,9 @@ class _Scores:
         motion = metrics.motion_beats(motion_pose, fps)
         self._beat("beat_align", metrics.beat_align(motion, heard))
         self._beat("beat_align_music", metrics.beat_align_music(motion, heard))
+        aligned = metrics.motion_onset_align(motion_pose, fps, clip.instrument, heard)
+        if aligned is not None:
+            self._beat("motion_onset_align", aligned)
         for bin_s in metrics.BINS_S:
             scores = metrics.beats_coverage_hit(ref_on, heard, clip_s, bin_s=bin_s)
             for name, value in scores.items():
@@ -226,6 +229,8 @@ COLUMNS = (
     "transcribed_note_f1",
     "beat_align",
     "shuffled_beat_align",
+    "motion_onset_align",
+    "shuffled_motion_onset_align",
     "beats_loris_f1_1s",
     "shuffled_beats_loris_f1_1s",
 )

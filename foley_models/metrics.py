@@ -19,6 +19,8 @@ dance-to-music literature defines them:
   B_a = sum(g and s). LORIS's code (OpenGVLab/LORIS `beats_scores.py`): coverage = B_a / B_g,
   hit = B_a / B_t, averaged per clip, F1 = 2CH / (C + H). D2M-GAN's paper: coverage = B_g / B_t
   (can exceed 1), hit = B_a / B_t.
+- Motion-onset alignment (ours): BeatAlign's kernel with the note onsets read from the motion
+  by an instrument-aware detector in place of speed minima (see `motion_onset_align`).
 
 Music beats and onsets come from `foley_models.audio_onsets.detect_onsets` (our spectral-flux
 detector), not librosa: for solo instruments the notes' onsets are the music's beats, and the
@@ -146,6 +148,23 @@ def beat_align(motion: np.ndarray, music: np.ndarray, *, sigma_s: float = SIGMA_
 def beat_align_music(motion: np.ndarray, music: np.ndarray, *, sigma_s: float = SIGMA_S) -> float:
     """Bailando's variant: for each music beat, how close the nearest motion beat is."""
     return _kernel_mean(music, motion, sigma_s)
+
+
+def motion_onset_align(
+    pose: np.ndarray, fps: float, instrument: str, music: np.ndarray, *, sigma_s: float = SIGMA_S
+) -> float | None:
+    """BeatAlign's kernel with instrument-aware motion events in place of FACT's speed minima:
+    the note onsets our motion detector reads from the keypoints (fingertip strikes for piano
+    and guitar, bow direction changes for bowed strings; foley_models.data.motion_onsets).
+    FACT's minima suit dance, where a beat is a pause; a player's hand stops after the note
+    sounds. None for an instrument the detector does not know."""
+    from foley_models.data import motion_onsets
+
+    try:
+        events = motion_onsets.detect_onsets(pose, fps, instrument)
+    except ValueError:
+        return None
+    return _kernel_mean(events, music, sigma_s)
 
 
 def _binarised(onsets: np.ndarray, duration_s: float, bin_s: float) -> np.ndarray:

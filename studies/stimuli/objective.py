@@ -18,7 +18,7 @@ import pandas as pd
 from studies import storage
 from studies.models import Clip, Study
 
-VERSION = 1
+VERSION = 2  # bumped when the metrics change: cached results are recomputed
 RATE = 22050
 
 
@@ -75,6 +75,9 @@ def clip_metrics(clip: Clip, inputs: dict) -> dict:
     if inputs["pose"] is not None:
         motion = metrics.motion_beats(inputs["pose"], item.fps)
         out["beat_align"] = metrics.beat_align(motion, heard)
+        aligned = metrics.motion_onset_align(inputs["pose"], item.fps, item.category, heard)
+        if aligned is not None:
+            out["motion_onset_align"] = aligned
     if inputs["reference"] is not None:
         spec = MelSpec(sample_rate=16000, n_fft=1024, hop=256, n_mels=80, fmax=7600.0)
         a = resample(audio, RATE, 16000)

@@ -88,3 +88,20 @@ def test_hit_at_the_finer_bin_falls_monotonically_with_offset():
     ]
     assert hits[0] == 1.0
     assert all(a >= b for a, b in zip(hits, hits[1:], strict=False)) and hits[-1] < hits[0]
+
+
+def test_motion_onset_align_peaks_near_zero_offset_on_synthetic_performances(tmp_path):
+    """The performer's motion and its own MIDI: aligned scores clearly above shifted ones."""
+    from foley_models.data import dataset
+    from foley_models.data.synth.performer import SynthConfig, synthesize
+
+    synthesize(tmp_path, SynthConfig(minutes=0.6, seed=4, video=False, max_piece_s=8.0,
+                                     instruments=("piano", "violin")), progress=False)  # fmt: skip
+    for p in dataset.read_index(tmp_path):
+        pose = dataset.load_pose(tmp_path, p)
+        midi = dataset.load_midi(tmp_path / p.midi)
+        onsets = beats.unique_onsets([n.start for i in midi.instruments for n in i.notes])
+        aligned = beats.motion_onset_align(pose, p.fps, p.instrument, onsets)
+        late = beats.motion_onset_align(pose, p.fps, p.instrument, onsets + 0.15)
+        assert aligned > 0.4 and aligned > late + 0.2, (p.id, aligned, late)
+    assert beats.motion_onset_align(pose, p.fps, "theremin", onsets) is None
