@@ -34,14 +34,26 @@ class Clip:
 
 
 def load_split(
-    root: Path, split: str, *, instruments: tuple[str, ...] | None = None, need_midi: bool = True
+    root: Path,
+    split: str,
+    *,
+    instruments: tuple[str, ...] | None = None,
+    need_midi: bool = True,
+    fps: float | None = None,
 ) -> list[Source]:
+    """The split's performances (of `instruments`; with MIDI if `need_midi`). With `fps` (what
+    a model's time encoding assumes), a performance at another frame rate is an error: clips
+    are cut at the data's rate, so training on it would silently misalign every target."""
     root = Path(root)
     sources = []
+    wrong = []
     for p in dataset.read_index(root):
         if p.split != split or (instruments and p.instrument not in instruments):
             continue
         if need_midi and not p.midi:
+            continue
+        if fps is not None and abs(p.fps - fps) > 1e-6:
+            wrong.append(f"{p.id} ({p.fps:g} fps)")
             continue
         notes = []
         if p.midi:
@@ -50,6 +62,12 @@ def load_split(
             notes = sorted(pitched[0].notes, key=lambda n: n.start) if pitched else []
         sources.append(
             Source(p, dataset.load_pose(root, p), notes, root / p.audio if p.audio else None)
+        )
+    if wrong:
+        raise dataset.DatasetError(
+            f"{root}: the model trains on {fps:g} fps poses, but split {split!r} has "
+            f"{', '.join(wrong[:5])}{' and more' if len(wrong) > 5 else ''}; resample the poses "
+            f"to {fps:g} fps"
         )
     if not sources:
         raise dataset.DatasetError(

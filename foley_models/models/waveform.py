@@ -88,7 +88,7 @@ class WaveformTask:
 
     def _sources(self, data: Path, split: str) -> list[clips.Source]:
         sources = clips.load_split(
-            data, split, instruments=self.config.instruments, need_midi=False
+            data, split, instruments=self.config.instruments, need_midi=False, fps=self.config.fps
         )
         with_audio = [s for s in sources if s.audio_path is not None]
         if not with_audio:

@@ -108,6 +108,7 @@ class Generator:
             self._renderer = Renderer(sample_rate=self.config.sample_rate)
         return self._renderer
 
+    @torch.no_grad()
     def generate(
         self,
         pose_clips: list[np.ndarray],
@@ -127,8 +128,8 @@ class Generator:
         instruments = per_clip_instruments(instrument, len(pose_clips))
         results: list[Generated | None] = [None] * len(pose_clips)
         by_length = group_by_length(pose_clips, fps=fps, layout=layout, trained_fps=self.config.fps)
+        # Sampling draws only from this generator: the caller's global RNG is left alone.
         generator = torch.Generator(device=self.device).manual_seed(seed)
-        torch.manual_seed(seed)
         for length, indices in by_length.items():
             pose = torch.from_numpy(
                 np.stack([normalise(pose_clips[i], layout) for i in indices])

@@ -77,8 +77,10 @@ class Task:
         self.config = config
         self.device = device
         self.model = FoleyMusic(config).to(device)
-        self.train_sources = clips.load_split(data, "train", instruments=config.instruments)
-        val = clips.load_split(data, "val", instruments=config.instruments)
+        self.train_sources = clips.load_split(
+            data, "train", instruments=config.instruments, fps=config.fps
+        )
+        val = clips.load_split(data, "val", instruments=config.instruments, fps=config.fps)
         self.val_clips = clips.consecutive_clips(
             val, config.clip_s, config.midi_window_s, limit=VALIDATION_CLIPS
         )

@@ -297,6 +297,45 @@ def test_checkpoint_round_trip_and_generation_length(tmp_path, tiny_dataset):
     assert out.midi.instruments[0].program == 40
 
 
+def test_generation_leaves_the_global_rng_alone_and_keeps_no_graph(tmp_path, tiny_dataset):
+    gen = load_generator(_save(_model(seed=6), tmp_path / "m.pt", step=3), "cpu")
+    pose = np.load(tiny_dataset / "pose" / "violin-00001.npy")[:44]
+    torch.manual_seed(1234)
+    expected = torch.rand(3)
+    torch.manual_seed(1234)
+    (a,) = gen.generate([pose], "violin", seed=5, greedy=False, top_p=0.9, max_events=30)
+    assert torch.equal(torch.rand(3), expected)  # the caller's random stream is not reseeded
+    (b,) = gen.generate([pose], "violin", seed=5, greedy=False, top_p=0.9, max_events=30)
+    assert a.tokens == b.tokens  # and the seed alone decides the sample
+    seen = []
+    encode = gen.model.encode
+
+    def spy(*args, **kwargs):
+        seen.append(torch.is_grad_enabled())
+        return encode(*args, **kwargs)
+
+    gen.model.encode = spy
+    gen.generate([pose], "violin", seed=5, max_events=10)
+    assert seen == [False]  # the pose encoder runs without building a graph
+    assert torch.is_grad_enabled()
+
+
+def test_training_refuses_data_at_another_frame_rate(tmp_path, tiny_dataset):
+    import shutil
+
+    from foley_models.data import dataset
+
+    data = tmp_path / "data30"
+    shutil.copytree(tiny_dataset, data)
+    rows = dataset.read_index(data)
+    for row in rows:
+        row.fps = 30.0
+        row.duration_s = round(row.duration_s * 22 / 30, 4)  # same frames, read at 30 fps
+    dataset.write_index(data, rows)
+    with pytest.raises(dataset.DatasetError, match="trains on 22 fps poses.*30 fps"):
+        train.Task(preset("debug"), data, torch.device("cpu"))
+
+
 def test_a_checkpoint_from_before_the_time_bias_loads_with_plain_cross_attention(tmp_path):
     model = _model(seed=8, time_bias=False, onset_loss_weight=0.0)
     path = _save(model, tmp_path / "old.pt", step=1)
