@@ -21,6 +21,24 @@ from studies.tasks import background_job_enqueue
 POLL_MS = 2000
 
 
+class JobForm(forms.ModelForm):
+    """A job's add form: cleaning creates the job (the create function checks every option), so
+    a StudyError is a form error naming the problem and nothing is queued."""
+
+    def create_job(self, data: dict):
+        raise NotImplementedError
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            self.job = self.create_job(data)
+        except StudyError as exc:
+            raise forms.ValidationError(exc.message) from None
+        return data
+
+
 class BackgroundJobAdmin(admin.ModelAdmin):
     change_form_template = "admin/studies/background_job_change_form.html"
     actions = ["cancel_jobs"]
@@ -193,7 +211,7 @@ class _DatasetFormMixin:
         return picked_path(cleaned, "dataset", "dataset_path", what="Dataset")
 
 
-class ItemImportForm(_DatasetFormMixin, forms.ModelForm):
+class ItemImportForm(_DatasetFormMixin, JobForm):
     dataset, dataset_path = path_choice_fields()
     categories_text = forms.CharField(
         required=False,
@@ -212,25 +230,17 @@ class ItemImportForm(_DatasetFormMixin, forms.ModelForm):
             self.fields["study"].queryset = Study.objects.filter(status=Study.Status.DRAFT)
             self.fields["study"].help_text = "Items can be added to draft studies only."
 
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        try:
-            data_dir = self._data_dir(data)
-            from studies.stimuli.items import item_import_create
+    def create_job(self, data: dict):
+        from studies.stimuli.items import item_import_create
 
-            self.job = item_import_create(
-                study=data["study"],
-                data_dir=data_dir,
-                split=data["split"],
-                per_category=data["per_category"],
-                duration_s=data["duration_s"],
-                categories=data["categories_text"].split(),
-            )
-        except StudyError as exc:
-            raise forms.ValidationError(exc.message) from None
-        return data
+        return item_import_create(
+            study=data["study"],
+            data_dir=self._data_dir(data),
+            split=data["split"],
+            per_category=data["per_category"],
+            duration_s=data["duration_s"],
+            categories=data["categories_text"].split(),
+        )
 
 
 @admin.register(ItemImport)
@@ -254,7 +264,7 @@ class ItemImportAdmin(BackgroundJobAdmin):
         )
 
 
-class TrainingRunForm(_DatasetFormMixin, forms.ModelForm):
+class TrainingRunForm(_DatasetFormMixin, JobForm):
     dataset, dataset_path = path_choice_fields()
     system_key = forms.ChoiceField(label="System", help_text="What to train.")
     preset = forms.ChoiceField(
@@ -289,27 +299,20 @@ class TrainingRunForm(_DatasetFormMixin, forms.ModelForm):
             self.fields["assign_to"].queryset = systems.select_related("study").distinct()
             self.fields["assign_to"].label_from_instance = lambda s: f"{s.study.slug}: {s.key}"
 
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        try:
-            from studies.stimuli.training import training_run_create
+    def create_job(self, data: dict):
+        from studies.stimuli.training import training_run_create
 
-            self.job = training_run_create(
-                system_key=data["system_key"],
-                data_dir=self._data_dir(data),
-                preset=data["preset"],
-                device=data["device"],
-                max_minutes=data["max_minutes"],
-                max_steps=data["max_steps"],
-                val_every=data["val_every"],
-                seed=data["seed"],
-                assign_to=data["assign_to"],
-            )
-        except StudyError as exc:
-            raise forms.ValidationError(exc.message) from None
-        return data
+        return training_run_create(
+            system_key=data["system_key"],
+            data_dir=self._data_dir(data),
+            preset=data["preset"],
+            device=data["device"],
+            max_minutes=data["max_minutes"],
+            max_steps=data["max_steps"],
+            val_every=data["val_every"],
+            seed=data["seed"],
+            assign_to=data["assign_to"],
+        )
 
 
 @admin.register(TrainingRun)

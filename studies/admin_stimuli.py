@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
 from studies import selectors
-from studies.admin_jobs import BackgroundJobAdmin
+from studies.admin_jobs import BackgroundJobAdmin, JobForm
 from studies.admin_widgets import path_choice_fields, path_choice_fill, picked_path
 from studies.errors import StudyError
 from studies.models import Checkpoint, GenerationJob, GenerationTask
@@ -120,7 +120,7 @@ class CheckpointAdmin(admin.ModelAdmin):
         return format_html("<table>{}</table>", body)
 
 
-class GenerationJobForm(forms.ModelForm):
+class GenerationJobForm(JobForm):
     systems = forms.CharField(
         required=False, help_text="System keys separated by spaces; empty: all of the study's."
     )
@@ -132,24 +132,17 @@ class GenerationJobForm(forms.ModelForm):
     def clean_systems(self):
         return self.cleaned_data["systems"].split()
 
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        try:
-            from studies.stimuli.jobs import generation_job_create  # torch: not at start-up
+    def create_job(self, data: dict):
+        from studies.stimuli.jobs import generation_job_create  # torch: not at start-up
 
-            self.job = generation_job_create(
-                study=data["study"],
-                systems=data["systems"],
-                device=data["device"],
-                batch_size=data["batch_size"],
-                force=data["force"],
-                checks=data["checks"],
-            )
-        except StudyError as exc:
-            raise forms.ValidationError(exc.message) from None
-        return data
+        return generation_job_create(
+            study=data["study"],
+            systems=data["systems"],
+            device=data["device"],
+            batch_size=data["batch_size"],
+            force=data["force"],
+            checks=data["checks"],
+        )
 
 
 class GenerationTaskInline(admin.TabularInline):

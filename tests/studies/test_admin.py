@@ -25,12 +25,8 @@ def _messages(response):
     return [str(m) for m in get_messages(response.wsgi_request)]
 
 
-def test_the_admin_needs_a_staff_login(client):
-    response = client.get("/admin/studies/study/")
-    assert response.status_code == 302 and "/admin/login/" in response["Location"]
-
-
-def test_creating_a_study_in_the_admin_adds_the_default_criteria(admin_client):
+def _study_form(**changes) -> dict:
+    """What the study add form posts, filled in as a researcher would."""
     data = {
         "title": "Pilot",
         "slug": "pilot",
@@ -47,11 +43,22 @@ def test_creating_a_study_in_the_admin_adds_the_default_criteria(admin_client):
         "qc_max_failed_checks": "1",
         "qc_min_trial_seconds": "0",
         "qc_max_same_slot_share": "1",
-        "qc_require_played_all": "on",
-        "screening": "on",
         "headphone_trials": "6",
         "headphone_min_correct": "4",
-        "bonus_cents": "50",
+        "bonus_cents": "0",
+    }
+    data.update(changes)
+    return data
+
+
+def test_the_admin_needs_a_staff_login(client):
+    response = client.get("/admin/studies/study/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_creating_a_study_in_the_admin_adds_the_default_criteria(admin_client):
+    data = {
+        **_study_form(qc_require_played_all="on", screening="on", bonus_cents="50"),
         **_inline("criteria"),
         **_inline(
             "systems",
@@ -79,24 +86,7 @@ def test_the_add_form_shows_the_default_criteria_and_saves_them_as_edited(admin_
         assert f'value="{key}"' in page
     assert "not counting the check trials" in page  # trials per session says what it counts
     data = {
-        "title": "Edited",
-        "slug": "edited",
-        "instructions": "Listen.",
-        "consent_text": "OK?",
-        "trials_per_session": "6",
-        "check_trials_per_session": "0",
-        "target_votes_per_item": "20",
-        "lease_minutes": "30",
-        "completion_code": "C0DE",
-        "screenout_code": "SCR33N",
-        "screenout_reward_cents": "20",
-        "max_skipped_trials": "2",
-        "qc_max_failed_checks": "1",
-        "qc_min_trial_seconds": "0",
-        "qc_max_same_slot_share": "1",
-        "headphone_trials": "6",
-        "headphone_min_correct": "4",
-        "bonus_cents": "0",
+        **_study_form(title="Edited", slug="edited"),
         # As the page sends them: one default edited, one left as shown, two removed.
         **_inline(
             "criteria",
