@@ -263,12 +263,15 @@ def test_checkpoints_are_picked_from_the_models_folder_and_registered_again(
     target.parent.mkdir(parents=True)
     shutil.copy(debug_checkpoints["wavenet"], target)
     page = admin_client.get("/admin/studies/checkpoint/add/").content.decode()
-    assert "run-1/best.pt" in page
+    assert "run-1/best.pt" in page and "· registered" not in page
     response = admin_client.post("/admin/studies/checkpoint/add/", {"found": str(target)})
     assert response.status_code == 302
     first = Checkpoint.objects.get()
     assert first.system_key == "wavenet"
-    assert "registered" in admin_client.get("/admin/studies/checkpoint/add/").content.decode()
+    assert "best.pt (" in (
+        listed := admin_client.get("/admin/studies/checkpoint/add/").content.decode()
+    )
+    assert "· registered" in listed  # the picker marks what is registered
 
     # Retrained: a new file at the same path. The add form takes it again (no "already exists").
     shutil.copy(debug_checkpoints["gan"], target)
