@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 
 from studies import recruiting, selectors, services
 from studies.admin_widgets import FILE_FIELD_OVERRIDES
+from studies.designs import DESIGNS
 from studies.errors import StudyError, StudyNotReady
 from studies.models import (
     DEFAULT_CRITERIA,
@@ -70,7 +71,10 @@ class CriterionInline(admin.TabularInline):
         return super().get_formset(request, obj, **kwargs)
 
     def get_extra(self, request, obj=None, **kwargs) -> int:
-        return len(DEFAULT_CRITERIA) if obj is None else 0
+        if obj is not None:
+            return 0
+        design = DESIGNS.get(request.GET.get("design", ""), DESIGNS["best_of"])
+        return len(design.default_criteria)
 
 
 class SystemInline(admin.StackedInline):
@@ -78,7 +82,7 @@ class SystemInline(admin.StackedInline):
 
     model = System
     extra = 0
-    fields = [("key", "name"), "checkpoint", "sampling", "description"]
+    fields = [("key", "name", "role"), "checkpoint", "sampling", "description"]
     autocomplete_fields = ["checkpoint"]
     formfield_overrides = {
         models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 60})},
@@ -111,6 +115,8 @@ class StudyAdmin(admin.ModelAdmin):
             "Design",
             {
                 "fields": [
+                    "design",
+                    ("allow_no_preference", "versions_per_trial"),
                     "trials_per_session",
                     "check_trials_per_session",
                     "target_votes_per_item",
@@ -213,16 +219,26 @@ class StudyAdmin(admin.ModelAdmin):
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
         if isinstance(inline, CriterionInline) and not obj.pk:
+            # ?design=rating on the add page pre-fills that design's questions.
+            design = DESIGNS.get(request.GET.get("design", ""), DESIGNS["best_of"])
             kwargs["initial"] = [
                 {"key": key, "question": question, "order": order}
-                for order, (key, question) in enumerate(DEFAULT_CRITERIA)
+                for order, (key, question) in enumerate(design.default_criteria)
             ]
         return kwargs
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        if not change and not form.instance.criteria.exists():
-            services.criteria_add_defaults(study=form.instance)  # every row was removed
+        study = form.instance
+        if change:
+            return
+        saved = [(c.key, c.question) for c in study.criteria.order_by("order", "id")]
+        if saved == list(DEFAULT_CRITERIA) and study.design != "best_of":
+            # The best-of questions were pre-filled and left as they were, but the study rates
+            # or pairs versions: its design's own wording fits ("Which video ..." does not).
+            study.criteria.all().delete()
+        if not study.criteria.exists():
+            services.criteria_add_defaults(study=study)  # every row was removed
 
     @admin.action(description="Generate missing clips (background job)")
     def generate_clips(self, request, queryset):

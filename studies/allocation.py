@@ -3,9 +3,12 @@
 - Regular trials take an item among those with the fewest valid plus in-progress votes (an
   unanswered trial whose lease has not expired is in progress), preferring items this session has
   not seen yet; ties are broken by a random draw seeded by the session and trial index.
-- Slot order follows a cyclic Latin square per item: the n-th time an item is shown it uses row
-  n mod k of a square built on an item-specific base order, so every system appears equally often
-  in every slot (within one, counted over allocated trials).
+- Which systems a trial shows, and in which slot order, is the study design's
+  (studies.designs): the n-th time an item is shown it uses row n of the design's balanced
+  scheme. For best_of that is row n mod k of a cyclic Latin square built on an item-specific
+  base order, so every system appears equally often in every slot (within one, counted over
+  allocated trials); pairwise cycles through the pairs, real_or_generated through the generated
+  systems, each in both orders.
 - Check trials use the item's check material: the target in a random slot, foils in the others.
   Their kinds rotate from a per-session random start, so with one check per session half the
   sessions get a noise check and half a sync check. A check never shows an item that is one of
@@ -22,6 +25,9 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, F, Q
 
+from studies.designs import design_of
+from studies.designs.base import item_base_order as _base_order
+from studies.designs.base import latin_square_row
 from studies.models import (
     CHECK_CRITERION_KEY,
     CheckClip,
@@ -40,21 +46,18 @@ def session_rng(session: Session, index: int) -> random.Random:
     return random.Random(f"{session.pk}:{index}")
 
 
-def latin_square_row(base: list, row: int) -> list:
-    """Row `row` of the cyclic Latin square whose first row is `base`."""
-    k = len(base)
-    return [base[(row + j) % k] for j in range(k)]
-
-
 def item_base_order(item: Item, systems: list[System]) -> list[System]:
     """A fixed per-item permutation, so slot A is not always the same system's first row."""
-    base = list(systems)
-    random.Random(f"item-base:{item.pk}").shuffle(base)
-    return base
+    return _base_order(item.pk, systems)
+
+
+__all__ = ["latin_square_row", "item_base_order", "allocate_trial", "item_loads"]
 
 
 def available_check_kinds(study) -> list[str]:
     """Check kinds the study can run: its criterion exists and some item has target + foil."""
+    if design_of(study).n_versions(study) < 2:
+        return []  # a check trial needs a target and a foil on one page
     criterion_keys = set(study.criteria.values_list("key", flat=True))
     kinds = []
     for kind in CheckKind.values:
@@ -141,9 +144,11 @@ def _allocate_regular(*, session, index, lease, now, rng) -> Trial:
     item_id = rng.choice(sorted(pk for pk in pool if loads[pk].load == lowest))
 
     Item.objects.filter(pk=item_id).update(times_allocated=F("times_allocated") + 1)
-    item = Item.objects.get(pk=item_id)
-    systems = list(study.systems.order_by("id"))
-    order = latin_square_row(item_base_order(item, systems), (item.times_allocated - 1))
+    item = Item.objects.select_related("study").get(pk=item_id)
+    design = design_of(study)
+    order = design.slot_order(
+        item=item, systems=design.systems(study), row=item.times_allocated - 1
+    )
     clips = {clip.system_id: clip for clip in Clip.objects.filter(item=item)}
 
     trial = Trial.objects.create(
@@ -158,7 +163,7 @@ def _allocate_regular(*, session, index, lease, now, rng) -> Trial:
 
 def _allocate_check(*, session, index, kind, lease, now, rng) -> Trial:
     study = session.study
-    n_slots = study.systems.count()
+    n_slots = design_of(study).n_versions(study)
     candidates = list(_items_with_check_material(study, kind).order_by("id"))
     shown = session.trials.values_list("item_id", flat=True)
     regular = set(shown.filter(check_kind=""))

@@ -89,25 +89,6 @@ class PlaybackEventForm(_ClientReport):
         return SLOT_LABELS.index(self.cleaned_data["slot"])
 
 
-def parse_choices(post, criterion_keys: list[str], n_slots: int) -> dict[str, int]:
-    """criterion key -> slot position from fields `<key>=<slot letter>`; errors name the field.
-
-    Missing answers are left out (the service names them); extra criterion-like fields are
-    reported by the service too, so only the fields that claim to be answers are read here.
-    """
-    valid = list(SLOT_LABELS[:n_slots])
-    choices: dict[str, int] = {}
-    for name, value in post.items():
-        if name in ("csrfmiddlewaretoken",):
-            continue
-        if name not in criterion_keys:
-            raise InputError(f"Unknown field {name!r} in the answer.")
-        if value not in valid:
-            raise InputError(f"The answer to {name!r} is not one of this trial's videos.")
-        choices[name] = valid.index(value)
-    return choices
-
-
 class ScreeningEventForm(_ClientReport):
     kind = forms.ChoiceField(choices=[(k, k) for k in ("play", "pause", "ended")])
 

@@ -12,8 +12,19 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
-SLOT_LABELS = "ABCDEF"
+SLOT_LABELS = "ABCDEFGH"
 MIN_SYSTEMS, MAX_SYSTEMS = 2, 6
+
+
+class Design(models.TextChoices):
+    """What a trial shows and asks (studies.designs holds one module per design)."""
+
+    BEST_OF = "best_of", "Best of N: every system's version, pick the best per question"
+    REAL_OR_GENERATED = "real_or_generated", "Real or generated: reference vs one system"
+    PAIRWISE = "pairwise", "Pairwise: two systems' versions, pick the better per question"
+    RATING = "rating", "Rating: a 1-5 score per version and question (ITU-T P.808 ACR)"
+    MUSHRA = "mushra", "MUSHRA: 0-100 sliders, hidden reference and anchor (ITU-R BS.1534)"
+
 
 DEFAULT_CRITERIA: tuple[tuple[str, str], ...] = (
     ("correctness", "In which video does the music best fit what the musician is playing?"),
@@ -75,6 +86,23 @@ class Study(models.Model):
         "identifier only."
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    design = models.CharField(
+        max_length=20,
+        choices=Design.choices,
+        default=Design.BEST_OF,
+        help_text="What a trial shows and asks. Real or generated and MUSHRA need a reference "
+        "system (the item's own recording); MUSHRA also an anchor.",
+    )
+    allow_no_preference = models.BooleanField(
+        default=False,
+        help_text="Pairwise only: offer 'No preference' (counted as half a win for each).",
+    )
+    versions_per_trial = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(6)],
+        help_text="Rating only: versions rated on one page (1 = one version per page); "
+        "0 = every system's version.",
+    )
     trials_per_session = models.PositiveIntegerField(
         default=8,
         validators=[MinValueValidator(1), MaxValueValidator(200)],
@@ -210,8 +238,21 @@ class Checkpoint(models.Model):
         )
 
 
+class SystemRole(models.TextChoices):
+    GENERATED = "generated", "Generated (a model's output)"
+    REFERENCE = "reference", "Reference (the item's own recording)"
+    ANCHOR = "anchor", "Anchor (the recording low-passed at 3.5 kHz, for MUSHRA)"
+
+
 class System(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="systems")
+    role = models.CharField(
+        max_length=10,
+        choices=SystemRole.choices,
+        default=SystemRole.GENERATED,
+        help_text="Reference and anchor clips are made from the item's own recording by the "
+        "same pipeline as every other clip (no checkpoint).",
+    )
     key = models.CharField(max_length=64, validators=[key_validator])
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -483,7 +524,12 @@ class TrialSlot(models.Model):
 class Vote(models.Model):
     trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="votes")
     criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="votes")
-    slot = models.ForeignKey(TrialSlot, on_delete=models.PROTECT, related_name="votes")
+    # The chosen version (choice designs; empty for "no preference") or the rated one.
+    slot = models.ForeignKey(
+        TrialSlot, on_delete=models.PROTECT, null=True, blank=True, related_name="votes"
+    )
+    # Rating designs only: the version's score (1-5 ACR, 0-100 MUSHRA).
+    score = models.FloatField(null=True, blank=True)
     rt_ms = models.PositiveIntegerField(
         help_text="Milliseconds from the last clip ending to the answer being submitted."
     )
@@ -492,7 +538,20 @@ class Vote(models.Model):
     class Meta:
         ordering = ["trial_id", "criterion_id"]
         constraints = [
-            models.UniqueConstraint(fields=["trial", "criterion"], name="one_vote_per_criterion")
+            models.UniqueConstraint(
+                fields=["trial", "criterion"],
+                condition=Q(score__isnull=True),
+                name="one_vote_per_criterion",
+            ),
+            models.UniqueConstraint(
+                fields=["trial", "criterion", "slot"],
+                condition=Q(score__isnull=False),
+                name="one_score_per_version",
+            ),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(slot__isnull=False),
+                name="score_names_its_version",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -7,8 +7,6 @@ from django.db.models import Count, Q
 
 from studies.allocation import available_check_kinds
 from studies.models import (
-    MAX_SYSTEMS,
-    MIN_SYSTEMS,
     CheckClip,
     Clip,
     GenerationJob,
@@ -29,13 +27,11 @@ VERSION_DURATION_TOLERANCE_S = 0.002
 
 def study_problems(*, study: Study) -> list[str]:
     """Every reason the study cannot be launched, as sentences a researcher can act on."""
-    problems: list[str] = []
+    from studies.designs import design_of
+
     systems = list(study.systems.all())
     items = list(study.items.all())
-    if not MIN_SYSTEMS <= len(systems) <= MAX_SYSTEMS:
-        problems.append(
-            f"A study compares {MIN_SYSTEMS} to {MAX_SYSTEMS} systems; this one has {len(systems)}."
-        )
+    problems: list[str] = design_of(study).problems(study)
     if not study.criteria.exists():
         problems.append("The study has no criteria (questions).")
     if not items:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from studies import arrivals, media, selectors, services, storage
+from studies.designs import design_of
 from studies.errors import StudyError
 from studies.forms import (
     DeviceForm,
@@ -27,10 +28,9 @@ from studies.forms import (
     PlaybackEventForm,
     ScreeningEventForm,
     parse_arrival,
-    parse_choices,
     parse_screening,
 )
-from studies.models import SLOT_LABELS, Participant, ScreeningItem, Session, Study, TrialSlot
+from studies.models import Participant, ScreeningItem, Session, Study, TrialSlot
 from studies.services.screening import screening_device_done
 
 PROLIFIC_COMPLETE_URL = "https://app.prolific.com/submissions/complete"
@@ -224,6 +224,8 @@ def session_page(request: HttpRequest, slug: str, token: str) -> HttpResponse:
         return _completion(request, session)
     slots = list(selectors.trial_slots(trial=trial))
     base = _session_url(session)
+    design = design_of(study)
+    criteria = list(study.criteria.all())
     context = {
         "study": study,
         "session": session,
@@ -238,11 +240,13 @@ def session_page(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             }
             for slot in slots
         ],
-        "criteria": list(study.criteria.all()),
+        "criteria": criteria,
+        "design": design,
         "event_url": f"{base}t/{trial.index}/event",
         "answer_url": f"{base}t/{trial.index}/answer",
         "skip_url": f"{base}t/{trial.index}/skip",
     }
+    context.update(design.answer_context(study=study, criteria=criteria, slots=context["slots"]))
     return render(request, "studies/trial.html", context)
 
 
@@ -459,14 +463,14 @@ def answer(request: HttpRequest, slug: str, token: str, index: int) -> HttpRespo
     if trial is None:
         return _message(request, "There is no such trial in this session.", status=404, back=back)
     try:
-        choices = parse_choices(request.POST, keys, trial.slots.count())
+        choices = design_of(study).parse(request.POST, keys, trial.slots.count())
         result = services.trial_answer(session=session, trial_index=index, choices=choices)
     except InputError as exc:
         return _message(request, str(exc), status=400, back=back)
     except StudyError as exc:
         return _message(request, exc.message, status=exc.status, back=back)
     if _wants_json(request):
-        stored = {key: SLOT_LABELS[pos] for key, pos in result.choices.items()}
+        stored = design_of(study).labels(result.choices)
         return JsonResponse({"stored": stored, "repeated": not result.created, "next": back})
     return redirect(back, permanent=False)
 

@@ -11,9 +11,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from studies import allocation
+from studies.designs import design_of
 from studies.errors import AnswerRejected, NotFound, StudyError, StudyNotOpen, StudyNotReady
 from studies.models import (
-    DEFAULT_CRITERIA,
     Criterion,
     Participant,
     Session,
@@ -34,10 +34,11 @@ from studies.services._common import (
 
 
 def criteria_add_defaults(*, study: Study) -> list[Criterion]:
-    """Add the four criteria of the Foley Music study that the study does not have yet."""
+    """Add the design's default criteria (for best_of, the four of the Foley Music study) that
+    the study does not have yet."""
     existing = set(study.criteria.values_list("key", flat=True))
     created = []
-    for order, (key, question) in enumerate(DEFAULT_CRITERIA):
+    for order, (key, question) in enumerate(design_of(study).default_criteria):
         if key not in existing:
             created.append(
                 Criterion.objects.create(study=study, key=key, question=question, order=order)
@@ -50,16 +51,17 @@ def study_create(
     *,
     title: str,
     slug: str,
-    systems: list[tuple[str, str]] = (),
+    systems: list[tuple] = (),
     default_criteria: bool = True,
     **fields,
 ) -> Study:
-    """Create a draft study, its systems (key, name) and, by default, the four criteria."""
+    """Create a draft study, its systems ((key, name) or (key, name, role)) and, by default,
+    its design's default criteria."""
     study = Study(title=title, slug=slug, **fields)
     study.full_clean()
     study.save()
-    for key, name in systems:
-        system = System(study=study, key=key, name=name)
+    for key, name, *role in systems:
+        system = System(study=study, key=key, name=name, role=role[0] if role else "generated")
         system.full_clean()
         system.save()
     if default_criteria:
@@ -260,7 +262,9 @@ def _trial_of(session: Session, index: int) -> Trial:
 @dataclass(frozen=True)
 class AnswerResult:
     trial: Trial
-    choices: dict[str, int]  # criterion key -> chosen slot position
+    # The stored answer as the design parses it: criterion -> chosen slot position (None: no
+    # preference) for choice designs, criterion -> {slot position: score} for rating designs.
+    choices: dict
     created: bool  # False when this repeated an answer already stored
 
 
@@ -268,10 +272,11 @@ def trial_answer(
     *,
     session: Session,
     trial_index: int,
-    choices: dict[str, int],
+    choices: dict,
     now: datetime | None = None,
 ) -> AnswerResult:
-    """Store one forced choice per criterion for a trial, all in one transaction.
+    """Store a trial's answer (the design's votes: one choice per criterion, or one score per
+    version and criterion), all in one transaction.
 
     Repeating the submit of an answered trial returns the stored answer and changes nothing.
     """
@@ -295,18 +300,13 @@ def trial_answer(
     return AnswerResult(trial=trial, choices=dict(choices), created=True)
 
 
-def _store_votes(session: Session, trial: Trial, choices: dict[str, int], now: datetime) -> None:
-    criteria = {c.key: c for c in session.study.criteria.all()}
-    missing = [key for key in criteria if key not in choices]
-    unknown = [key for key in choices if key not in criteria]
-    if missing:
-        raise AnswerRejected("Please answer every question (missing: " + ", ".join(missing) + ").")
-    if unknown:
-        raise AnswerRejected("Unknown question: " + ", ".join(unknown) + ".")
+def _store_votes(session: Session, trial: Trial, answer: dict, now: datetime) -> None:
+    study = session.study
+    criteria = {c.key: c for c in study.criteria.all()}
     slots = {s.position: s for s in trial.slots.all()}
-    for key, position in choices.items():
-        if position not in slots:
-            raise AnswerRejected(f"The answer to {key!r} is not one of this trial's videos.")
+    rows = design_of(study).vote_rows(
+        study=study, answer=answer, criterion_keys=list(criteria), n_slots=len(slots)
+    )
     if any(s.played_to_end_at is None for s in slots.values()):
         raise AnswerRejected("Please play every video to the end before answering.", status=409)
     from studies import listening
@@ -319,8 +319,15 @@ def _store_votes(session: Session, trial: Trial, choices: dict[str, int], now: d
     unlocked = max(s.played_to_end_at for s in slots.values())
     rt_ms = max(0, int((now - unlocked).total_seconds() * 1000))
     Vote.objects.bulk_create(
-        Vote(trial=trial, criterion=criteria[key], slot=slots[pos], rt_ms=rt_ms, submitted_at=now)
-        for key, pos in choices.items()
+        Vote(
+            trial=trial,
+            criterion=criteria[row.criterion_key],
+            slot=slots[row.position] if row.position is not None else None,
+            score=row.score,
+            rt_ms=rt_ms,
+            submitted_at=now,
+        )
+        for row in rows
     )
     trial.answered_at = now
     trial.save(update_fields=["answered_at"])
@@ -329,9 +336,8 @@ def _store_votes(session: Session, trial: Trial, choices: dict[str, int], now: d
 
 
 def _stored_answer(trial: Trial) -> AnswerResult:
-    choices = {
-        v.criterion.key: v.slot.position for v in trial.votes.select_related("criterion", "slot")
-    }
+    votes = trial.votes.select_related("criterion", "slot")
+    choices = design_of(trial.session.study).stored(votes)
     return AnswerResult(trial=trial, choices=choices, created=False)
 
 

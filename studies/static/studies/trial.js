@@ -14,6 +14,9 @@
   const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   const sections = Array.from(root.querySelectorAll(".slot"));
   const fieldsets = Array.from(form.querySelectorAll("fieldset.criterion"));
+  // One answer per group: a set of radio buttons, or a slider the rater has moved (its
+  // starting value is no answer; the design's template marks sliders with data-slider).
+  const groups = Array.from(form.querySelectorAll(".answer-group"));
   const submit = document.getElementById("submit");
   const lockNote = document.getElementById("lock-note");
   const skipBox = document.getElementById("skip");
@@ -47,7 +50,8 @@
   function refresh() {
     fieldsets.forEach((f) => { f.disabled = !unlocked; });
     lockNote.hidden = unlocked;
-    const answered = fieldsets.every((f) => f.querySelector("input:checked"));
+    const answered = groups.every((g) =>
+      ("slider" in g.dataset) ? g.dataset.moved === "yes" : g.querySelector("input:checked"));
     submit.disabled = !(unlocked && answered);
   }
 
@@ -145,6 +149,13 @@
   });
 
   form.addEventListener("change", refresh);
+  form.addEventListener("input", (e) => {
+    const group = e.target.closest("[data-slider]");
+    if (!group) return;
+    group.dataset.moved = "yes";
+    group.querySelector("output").textContent = e.target.value;
+    refresh();
+  });
   form.addEventListener("submit", (e) => {
     if (submit.disabled) { e.preventDefault(); return; }
     submit.disabled = true; // one submit; the server ignores repeats anyway
