@@ -44,6 +44,7 @@ from studies.models import (
     GenerationTask,
     Item,
     System,
+    SystemRole,
     Trial,
 )
 from studies.stimuli import audit, checks, sizes
@@ -188,6 +189,9 @@ def failure(item: Item | None, system: System | None, exc: BaseException) -> dic
 
 def _run_system(run: _Run, system: System, items: list[Item]) -> None:
     job = run.job
+    if system.role != SystemRole.GENERATED:
+        _run_recording(run, system, items)
+        return
     try:
         if system.checkpoint is None:
             raise StudyError(f"system {system.key} has no registered checkpoint")
@@ -211,6 +215,59 @@ def _run_system(run: _Run, system: System, items: list[Item]) -> None:
         del generator
         gc.collect()
         _empty_cuda_cache()
+
+
+# The MUSHRA low anchor of ITU-R BS.1534-3: the reference low-passed at 3.5 kHz.
+ANCHOR_CUTOFF_HZ = 3500.0
+
+
+def low_anchor(audio: np.ndarray, sample_rate: int, cutoff_hz: float = ANCHOR_CUTOFF_HZ):
+    """The reference low-passed at cutoff_hz (8th-order Butterworth, zero phase: the anchor
+    keeps the reference's timing exactly)."""
+    from scipy import signal
+
+    sos = signal.butter(8, cutoff_hz, btype="low", fs=sample_rate, output="sos")
+    return signal.sosfiltfilt(sos, audio).astype(np.float32)
+
+
+def _run_recording(run: _Run, system: System, items: list[Item]) -> None:
+    """A reference system's clips are the items' own recordings (an anchor's, the recording
+    low-passed), through the same fit, loudness, encoding and size rules as every other clip,
+    so nothing but their sound tells them apart."""
+    for item in items:
+        try:
+            if not item.reference_audio:
+                raise StudyError(
+                    f"item {item.key} has no reference recording (Item.reference_audio), which "
+                    f"the {system.role} system {system.key} is made from"
+                )
+            audio, origin = _item_audio(run, item)
+            params = {}
+            if system.role == SystemRole.ANCHOR:
+                audio = low_anchor(audio, run.fmt.sample_rate)
+                params = {"lowpass_hz": ANCHOR_CUTOFF_HZ, "filter": "butterworth-8-zero-phase"}
+            provenance = {
+                **provenance_of_run(run),
+                "role": system.role,
+                "made_from": origin,
+                "reference_sha256": _file_sha256(item.reference_audio),
+                **params,
+            }
+            _store(run, item, audio, provenance, system=system)
+            run.advance()
+        except Exception as exc:  # one item failing must not stop the others
+            if transient(exc):
+                raise
+            run.advance(failed=failure(item, system, exc))
+
+
+def _file_sha256(field_file) -> str:
+    digest = hashlib.sha256()
+    with field_file.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    field_file.close()
+    return digest.hexdigest()
 
 
 def _empty_cuda_cache() -> None:
@@ -425,7 +482,9 @@ def _make_checks(run: _Run, item: Item) -> None:
     audio, origin = _item_audio(run, item)
     rate = run.fmt.sample_rate
     clean = loudness.fit_duration(audio, rate, item.duration_s, run.fmt.fade_s)
-    n_foils = max(1, item.study.systems.count() - 1)
+    from studies.designs import design_of
+
+    n_foils = max(1, design_of(item.study).n_versions(item.study) - 1)
     seed = int(hashlib.sha256(f"{item.study_id}:{item.key}:checks".encode()).hexdigest()[:8], 16)
     variants = [(CheckKind.NOISE, True, clean, {})]
     for k, noisy in enumerate(checks.noise_foils(clean, n_foils, seed=seed)):

@@ -73,11 +73,13 @@ def generation_job_create(
         )
 
     chosen = study.systems.filter(key__in=keys) if keys else study.systems.all()
-    # A system needs a checkpoint only where it has clips to make (uploaded clips need none).
+    # A system needs a checkpoint only where it has clips to make (uploaded clips need none;
+    # reference and anchor clips are made from the items' recordings).
     missing = [
         s.key
         for s in chosen
         if s.checkpoint_id is None
+        and s.role == "generated"
         and (force or Item.objects.filter(study=study).exclude(clips__system=s).exists())
     ]
     if missing:
