@@ -260,7 +260,13 @@ def study_vote_rows(*, study: Study, include_simulated: bool = False) -> list[di
     votes = (
         Vote.objects.filter(trial__session__study=study, **real)
         .select_related("trial__session__participant", "trial__item", "criterion", "slot__system")
-        .order_by("trial__session_id", "trial__index", "criterion__order", "criterion_id")
+        .order_by(
+            "trial__session_id",
+            "trial__index",
+            "criterion__order",
+            "criterion_id",
+            "slot__position",
+        )
     )
     slot_rows = (
         TrialSlot.objects.filter(trial__session__study=study, **real)
@@ -283,6 +289,7 @@ def study_vote_rows(*, study: Study, include_simulated: bool = False) -> list[di
         n=Count("slots"), n_played=Count("slots", filter=Q(slots__played_to_end_at__isnull=False))
     )
     played = {t.pk: t.n == t.n_played for t in trials}
+    design = study.design
     rows = []
     for vote in votes:
         trial = vote.trial
@@ -299,16 +306,22 @@ def study_vote_rows(*, study: Study, include_simulated: bool = False) -> list[di
                 "category": trial.item.category,
                 "criterion": vote.criterion.key,
                 "slot_systems": "|".join(names),
-                "chosen_slot": vote.slot.position,
-                "chosen_system": names[vote.slot.position],
+                "chosen_slot": vote.slot.position if vote.slot_id else "",
+                "chosen_system": names[vote.slot.position] if vote.slot_id else "",
                 "is_check": bool(trial.check_kind),
                 "check_expected_system": names[trial.expected_slot] if trial.check_kind else "",
                 "played_all": played[trial.pk],
                 "rt_ms": vote.rt_ms,
                 "submitted_at": vote.submitted_at.isoformat(),
+                "design": design,
+                "score": "" if vote.score is None else _score_text(vote.score),
             }
         )
     return rows
+
+
+def _score_text(score: float) -> str:
+    return str(int(score)) if float(score).is_integer() else repr(float(score))
 
 
 def study_session_rows(*, study: Study) -> list[dict]:

@@ -1,5 +1,9 @@
-"""The votes CSV of DESIGN.md: one row per (trial, criterion). Reading it checks every row and
-names the line at fault."""
+"""The votes CSV of DESIGN.md: one row per (trial, criterion), and for the rating designs one
+per (trial, criterion, rated version). Reading it checks every row and names the line at fault.
+
+`design` and `score` are optional on reading (a file without `design` is best_of, as every file
+exported before the designs were); every row of a file has one design. A pairwise "no
+preference" has an empty chosen_slot and chosen_system and reads as chosen_slot -1."""
 
 import csv
 import re
@@ -11,8 +15,12 @@ import pandas as pd
 COLUMNS = (
     "study", "participant", "session", "trial", "trial_index", "item", "category", "criterion",
     "slot_systems", "chosen_slot", "chosen_system", "is_check", "check_expected_system",
-    "played_all", "rt_ms", "submitted_at",
+    "played_all", "rt_ms", "submitted_at", "design", "score",
 )  # fmt: skip
+OPTIONAL = ("design", "score")
+DESIGNS = ("best_of", "real_or_generated", "pairwise", "rating", "mushra")
+RATED = ("rating", "mushra")
+TIE = -1  # chosen_slot of a pairwise "no preference"
 
 
 class VotesError(ValueError):
@@ -46,7 +54,7 @@ def _is_integer(value: str) -> bool:
     return re.fullmatch(_INTEGER, value) is not None
 
 
-def _read_text_columns(path: Path) -> pd.DataFrame:
+def _read_text_columns(path: Path, columns: tuple[str, ...] = COLUMNS) -> pd.DataFrame:
     """COLUMNS as categoricals of strings, parsed by Arrow's CSV reader straight into
     dictionary arrays (no Python string per cell: pandas' reader made 16 million of them for
     a million rows, and allocating them was half the time of an analysis)."""
@@ -59,8 +67,8 @@ def _read_text_columns(path: Path) -> pd.DataFrame:
             path,
             parse_options=arrow_csv.ParseOptions(newlines_in_values=True),
             convert_options=arrow_csv.ConvertOptions(
-                column_types={c: text for c in COLUMNS},
-                include_columns=list(COLUMNS),
+                column_types={c: text for c in columns},
+                include_columns=list(columns),
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
@@ -69,13 +77,13 @@ def _read_text_columns(path: Path) -> pd.DataFrame:
         raise VotesError(f"{path}: not a readable CSV: {_csv_problem(path) or exc}") from None
     # Column by column, each dropped from the table once converted: peak memory stays near the
     # table's size (converting all at once held two copies).
-    columns = {}
-    for name in COLUMNS:
+    out = {}
+    for name in columns:
         column = table.select([name]).unify_dictionaries().combine_chunks().column(0)
         table = table.drop_columns([name])
-        columns[name] = column.to_pandas()
+        out[name] = column.to_pandas()
         del column
-    return pd.DataFrame(columns)
+    return pd.DataFrame(out)
 
 
 def _csv_problem(path: Path) -> str | None:
@@ -109,10 +117,16 @@ def read_votes(path: Path, *, known_systems: set[str] | None = None) -> pd.DataF
         raise VotesError(f"{path}: no such file")
     with path.open(newline="", encoding="utf-8", errors="replace") as handle:
         header = next(csv.reader(handle), [])  # bad bytes further on are the reader's to name
-    missing = [c for c in COLUMNS if c not in header]
+    missing = [c for c in COLUMNS if c not in header and c not in OPTIONAL]
     if missing:
         raise VotesError(f"{path}: missing columns: {', '.join(missing)}")
-    frame = _read_text_columns(path)
+    frame = _read_text_columns(path, tuple(c for c in COLUMNS if c in header))
+    for name in OPTIONAL:
+        if name not in frame:
+            frame[name] = pd.Categorical([""] * len(frame))
+    frame["design"] = _distinct_map(frame["design"], lambda v: v.strip() or "best_of").astype(
+        "category"
+    )
     frame["line"] = np.arange(2, len(frame) + 2)
     problems = _row_problems(frame, known_systems)
     if problems:
@@ -135,17 +149,35 @@ def _row_problems(frame: pd.DataFrame, known_systems) -> list[tuple[int, str]]:
             problems.append((int(row["line"]), message(row)))
         return bool(len(hits))
 
+    design_ok = _distinct_map(frame["design"], lambda v: v in DESIGNS).astype(bool)
+    if first(
+        ~design_ok,
+        lambda r: f"design {r['design']!r} is not one of {', '.join(DESIGNS)}",
+    ):
+        return problems
+    designs = frame["design"].astype(str)
+    if first(
+        designs != designs.iloc[0],
+        lambda r: (
+            f"design {r['design']!r} differs from the file's first row "
+            f"({designs.iloc[0]!r}); one file holds one study design"
+        ),
+    ):
+        return problems
+    design = designs.iloc[0] if len(frame) else "best_of"
+    rated = design in RATED
     slot_codes, slot_values = pd.factorize(frame["slot_systems"], use_na_sentinel=False)
+    least = 1 if rated else 2
     distinct = {}
     for value in slot_values:
         slots = [s for s in value.split("|") if s]
-        distinct[value] = slots if len(slots) >= 2 and len(set(slots)) == len(slots) else None
+        distinct[value] = slots if len(slots) >= least and len(set(slots)) == len(slots) else None
     per_value = [distinct[v] for v in slot_values]
     bad_slots = pd.Series(np.array([s is None for s in per_value])[slot_codes], index=frame.index)
     first(
         bad_slots,
         lambda r: (
-            f"slot_systems {r['slot_systems']!r} must list 2 or more distinct systems "
+            f"slot_systems {r['slot_systems']!r} must list {least} or more distinct systems "
             "separated by '|'"
         ),
     )
@@ -156,8 +188,11 @@ def _row_problems(frame: pd.DataFrame, known_systems) -> list[tuple[int, str]]:
     rt = _distinct_map(
         frame["rt_ms"], lambda v: pd.to_numeric(v.strip() or "0", errors="coerce")
     ).astype(float)
+    # A pairwise "no preference": no chosen slot and no chosen system.
+    tie = _distinct_map(frame["chosen_slot"], lambda v: v.strip() == "").astype(bool)
+    tie &= design == "pairwise"
     numbers_ok = (
-        _distinct_map(frame["chosen_slot"], _is_integer).astype(bool)
+        (_distinct_map(frame["chosen_slot"], _is_integer).astype(bool) | tie)
         & _distinct_map(frame["trial_index"], _is_integer).astype(bool)
         & np.isfinite(rt)
     )
@@ -166,9 +201,12 @@ def _row_problems(frame: pd.DataFrame, known_systems) -> list[tuple[int, str]]:
         lambda r: "chosen_slot, trial_index and rt_ms must be numbers",
     )
     ok = ~bad_slots & numbers_ok
+    tie_named = ok & tie & (frame["chosen_system"].astype(str).str.strip() != "")
+    first(tie_named, lambda r: "an empty chosen_slot (no preference) needs an empty chosen_system")
+    ok &= ~tie_named
     chosen = _distinct_map(frame["chosen_slot"], lambda v: int(v) if _is_integer(v) else 0)
-    chosen = chosen.where(ok, 0).astype(np.int64)
-    out_of_range = ok & ((chosen < 0) | (chosen >= n_slots))
+    chosen = chosen.where(ok & ~tie, 0).astype(np.int64)
+    out_of_range = ok & ~tie & ((chosen < 0) | (chosen >= n_slots))
     first(
         out_of_range,
         lambda r: (
@@ -177,6 +215,22 @@ def _row_problems(frame: pd.DataFrame, known_systems) -> list[tuple[int, str]]:
         ),
     )
     ok &= ~out_of_range
+    score = _distinct_map(
+        frame["score"], lambda v: pd.to_numeric(v.strip(), errors="coerce") if v.strip() else None
+    )
+    has_score = score.notna()
+    if rated:
+        low, high = (1, 5) if design == "rating" else (0, 100)
+        value = score.astype(float)
+        bad_score = ok & (~has_score | ~((value >= low) & (value <= high)))
+        first(
+            bad_score,
+            lambda r: f"score {r['score']!r} must be a number from {low} to {high} ({design})",
+        )
+    else:
+        bad_score = ok & has_score
+        first(bad_score, lambda r: f"score {r['score']!r} must be empty for {design} votes")
+    ok &= ~bad_score
     # The system in the chosen slot, from a (distinct slot_systems x slot) table.
     width = max((len(s) for s in per_value if s), default=1)
     table = np.full((len(slot_values), width), "", dtype=object)
@@ -187,7 +241,7 @@ def _row_problems(frame: pd.DataFrame, known_systems) -> list[tuple[int, str]]:
     expected_system = pd.Series(
         np.where(ok.to_numpy(), table[slot_codes, picked], ""), index=frame.index
     )
-    mismatch = ok & (frame["chosen_system"].astype(object).to_numpy() != expected_system)
+    mismatch = ok & ~tie & (frame["chosen_system"].astype(object).to_numpy() != expected_system)
     first(
         mismatch,
         lambda r: (
@@ -221,20 +275,22 @@ def _row_problems(frame: pd.DataFrame, known_systems) -> list[tuple[int, str]]:
         lambda r: f"check_expected_system {r['check_expected_system']!r} is not in the trial",
     )
     ok &= ~bad_expected
-    key = ["session", "trial", "criterion"]
+    key = ["session", "trial", "criterion"] + (["chosen_slot"] if rated else [])
     duplicate = ok & frame.duplicated(key, keep="first")
 
     def duplicate_of(row) -> str:
         same = (frame[key] == row[key]).all(axis=1)
         line = int(frame["line"][same].iloc[0])
-        return f"duplicate of line {line} (same session, trial and criterion)"
+        what = "trial, criterion and rated version" if rated else "trial and criterion"
+        return f"duplicate of line {line} (same session, {what})"
 
     first(duplicate, duplicate_of)
     ok &= ~duplicate
     played = _bools(frame["played_all"])
     first(ok & played.isna(), lambda r: f"played_all must be true/false, got {r['played_all']!r}")
     if not problems:
-        frame["chosen_slot"] = chosen
+        frame["chosen_slot"] = chosen.where(~tie, TIE)
+        frame["score"] = score.astype(float)
         frame["trial_index"] = _distinct_map(frame["trial_index"], int).astype(np.int64)
         frame["rt_ms"] = np.trunc(rt).astype(np.int64)
         frame["is_check"] = is_check
@@ -246,7 +302,12 @@ def _row_problems(frame: pd.DataFrame, known_systems) -> list[tuple[int, str]]:
 def write_votes(path: Path, frame: pd.DataFrame) -> Path:
     from foley_models.data.dataset import atomic_write_bytes
 
-    data = frame.loc[:, list(COLUMNS)].to_csv(index=False, lineterminator="\n")
+    frame = frame.loc[:, list(COLUMNS)]
+    if pd.api.types.is_integer_dtype(frame["chosen_slot"]) and (frame["chosen_slot"] == TIE).any():
+        frame = frame.assign(
+            chosen_slot=frame["chosen_slot"].astype(object).where(frame["chosen_slot"] != TIE, "")
+        )
+    data = frame.to_csv(index=False, lineterminator="\n")
     return atomic_write_bytes(Path(path), data.encode())
 
 

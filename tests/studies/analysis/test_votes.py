@@ -23,6 +23,8 @@ def _row(**changes):
         "played_all": "True",
         "rt_ms": "1200",
         "submitted_at": "2026-11-21T10:00:00+00:00",
+        "design": "best_of",
+        "score": "",
     }
     row.update(changes)
     return ",".join(row[c] for c in COLUMNS)
@@ -93,9 +95,96 @@ def test_values_keep_their_exact_text_and_quoted_fields_are_read(tmp_path):
 
 
 def test_unreadable_files_name_what_is_wrong(tmp_path):
-    with pytest.raises(VotesError, match="not a readable CSV: line 3 has 17 fields"):
+    with pytest.raises(VotesError, match="not a readable CSV: line 3 has 19 fields"):
         read_votes(_write(tmp_path, _row(), _row() + ",extra"))
     path = tmp_path / "latin1.csv"
     path.write_bytes((HEADER + "\n" + _row(item="caf\xe9") + "\n").encode("latin-1"))
     with pytest.raises(VotesError, match="not a readable CSV: not UTF-8 text"):
         read_votes(path)
+
+
+LEGACY = [c for c in COLUMNS if c not in ("design", "score")]
+
+
+def test_a_file_without_design_and_score_is_best_of(tmp_path):
+    row = _row().split(",")[: len(LEGACY)]
+    votes = read_votes(_write(tmp_path, ",".join(row), header=",".join(LEGACY)))
+    assert votes["design"].tolist() == ["best_of"] and votes["score"].isna().all()
+
+
+def test_rating_rows_carry_a_score_per_rated_version(tmp_path):
+    rows = [
+        _row(design="rating", slot_systems="a|b", chosen_slot="0", chosen_system="a", score="4"),
+        _row(design="rating", slot_systems="a|b", chosen_slot="1", chosen_system="b", score="2"),
+        _row(design="rating", slot_systems="c", chosen_slot="0", chosen_system="c", score="5",
+             trial="11"),
+    ]  # fmt: skip
+    votes = read_votes(_write(tmp_path, *rows))
+    assert votes["score"].tolist() == [4.0, 2.0, 5.0] and votes["n_slots"].tolist() == [2, 2, 1]
+
+
+def test_a_pairwise_no_preference_reads_as_a_tie(tmp_path):
+    rows = [
+        _row(design="pairwise", slot_systems="a|b", chosen_slot="", chosen_system=""),
+        _row(design="pairwise", slot_systems="a|b", chosen_slot="1", chosen_system="b",
+             criterion="noise"),
+    ]  # fmt: skip
+    votes = read_votes(_write(tmp_path, *rows))
+    assert votes["chosen_slot"].tolist() == [-1, 1]
+
+
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        ((_row(design="bestof"),), "votes.csv:2: design 'bestof' is not one of"),
+        (
+            (_row(), _row(design="pairwise", criterion="noise")),
+            "votes.csv:3: design 'pairwise' differs from the file's first row",
+        ),
+        ((_row(score="3"),), "votes.csv:2: score '3' must be empty for best_of votes"),
+        (
+            (_row(design="rating", score="6"),),
+            "votes.csv:2: score '6' must be a number from 1 to 5 (rating)",
+        ),
+        (
+            (_row(design="mushra", score=""),),
+            "votes.csv:2: score '' must be a number from 0 to 100 (mushra)",
+        ),
+        (
+            (_row(chosen_slot="", chosen_system=""),),
+            "votes.csv:2: chosen_slot, trial_index and rt_ms must be numbers",
+        ),
+        (
+            (_row(design="pairwise", slot_systems="a|b", chosen_slot="", chosen_system="a"),),
+            "votes.csv:2: an empty chosen_slot (no preference) needs an empty chosen_system",
+        ),
+        (
+            (
+                _row(design="rating", score="3"),
+                _row(design="rating", score="4"),
+            ),
+            "votes.csv:3: duplicate of line 2 (same session, trial, criterion and rated version)",
+        ),
+        (
+            (_row(slot_systems="a", chosen_slot="0", chosen_system="a"),),
+            "votes.csv:2: slot_systems 'a' must list 2 or more distinct systems",
+        ),
+    ],
+)
+def test_design_rows_that_break_the_contract_name_the_line(tmp_path, rows, message):
+    with pytest.raises(VotesError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_votes(_write(tmp_path, *rows))
+
+
+def test_ties_survive_a_write_and_read(tmp_path):
+    from studies.analysis.votes import write_votes
+
+    rows = [
+        _row(design="pairwise", slot_systems="a|b", chosen_slot="", chosen_system=""),
+        _row(design="pairwise", slot_systems="a|b", chosen_slot="0", chosen_system="a",
+             criterion="noise"),
+    ]  # fmt: skip
+    votes = read_votes(_write(tmp_path, *rows))
+    again = read_votes(write_votes(tmp_path / "again.csv", votes))
+    assert again["chosen_slot"].tolist() == [-1, 0]
+    assert again["chosen_system"].astype(str).tolist() == ["", "a"]
