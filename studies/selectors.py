@@ -249,6 +249,8 @@ def study_info(*, study: Study):
         ),
         trials_per_session=study.trials_per_session,
         check_trials_per_session=study.check_trials_per_session,
+        roles={s.key: s.role for s in study.systems.all()},
+        design=study.design,
     )
 
 

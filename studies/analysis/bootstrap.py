@@ -76,16 +76,21 @@ def draw_replicates(
 
 
 def weighted_counts(
-    reps: Replicates, part: np.ndarray, item: np.ndarray, group: np.ndarray, n_groups: int
+    reps: Replicates,
+    part: np.ndarray,
+    item: np.ndarray,
+    group: np.ndarray,
+    n_groups: int,
+    values: np.ndarray | None = None,
 ) -> np.ndarray:
-    """[B, n_groups] weighted vote counts per group code (0..n_groups-1) in every replicate.
+    """[B, n_groups] weighted vote counts per group code (0..n_groups-1) in every replicate;
+    with `values`, weighted sums of them (a score per vote: 1-5 or 0-100, exact in float32).
 
     part, item: 0-based codes per vote into reps' participants and items."""
     n_part, n_item = reps.participants.shape[0], reps.items.shape[0]
     rows = np.asarray(group, dtype=np.int64) * n_item + item
-    matrix = sparse.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (rows, part)), shape=(n_groups * n_item, n_part)
-    )
+    data = np.ones(len(rows), dtype=np.float32) if values is None else values.astype(np.float32)
+    matrix = sparse.csr_matrix((data, (rows, part)), shape=(n_groups * n_item, n_part))
     matrix.sum_duplicates()
     out = np.empty((reps.b, n_groups))
 

@@ -2,10 +2,12 @@
 
 Rules (thresholds are study settings):
 - failed_checks: a session that failed more check trials than `max_failed_checks` is excluded
-  (a check fails when its criterion's answer is not the expected slot);
+  (a check fails when its criterion's answer is not the expected slot; in the rating designs,
+  when the expected version is not scored above every other version of the check);
 - not_played: a trial whose clips were not all played to the end (if `require_played_all`);
 - same_slot: a session choosing one slot for more than `max_same_slot_share` of its answers
-  (with at least 8 answers) is excluded;
+  (with at least 8 answers) is excluded; in the rating designs, a session giving one score for
+  more than that share of its ratings (straight-lining);
 - too_fast: a trial answered faster than `min_trial_seconds` after its clips ended.
 A vote is kept only if no rule excludes it; each rule's count is reported on its own (a vote can
 be caught by several rules).
@@ -42,8 +44,16 @@ def check_failures(votes: pd.DataFrame) -> pd.Series:
     expected = checks["check_expected_system"].astype(str)
     kind = expected.str.split("-").str[0]
     scored = checks[checks["criterion"].astype(str) == kind.map(CHECKED_CRITERION)]
-    failed = scored["chosen_system"].astype(str) != expected[scored.index]
-    per_trial = failed.groupby([scored["session"], scored["trial"]]).any()
+    if "score" in scored and scored["score"].notna().any():
+        # Rating designs: the target must be scored above every foil of its trial.
+        is_target = scored["chosen_system"].astype(str) == expected[scored.index]
+        keys = [scored["session"], scored["trial"]]
+        target = scored["score"].where(is_target).groupby(keys).max()
+        foil = scored["score"].where(~is_target).groupby(keys).max()
+        per_trial = ~(target > foil)
+    else:
+        failed = scored["chosen_system"].astype(str) != expected[scored.index]
+        per_trial = failed.groupby([scored["session"], scored["trial"]]).any()
     return per_trial.groupby(level=0).sum()
 
 
@@ -59,8 +69,11 @@ def apply_qc(votes: pd.DataFrame, settings: QCSettings) -> tuple[pd.DataFrame, d
         if settings.require_played_all
         else pd.Series(False, index=regular.index)
     )
-    # Each session's share of answers in its most chosen slot (0 below the minimum answers).
-    per_slot = regular.groupby(["session", "chosen_slot"]).size().unstack(fill_value=0)
+    # Each session's share of answers in its most chosen slot (0 below the minimum answers);
+    # for scores, its most given score.
+    rated = "score" in regular and regular["score"].notna().any()
+    answer = "score" if rated else "chosen_slot"
+    per_slot = regular.groupby(["session", answer]).size().unstack(fill_value=0)
     answers = per_slot.sum(axis=1)
     counts = (per_slot.max(axis=1) / answers).where(answers >= MIN_ANSWERS_FOR_SAME_SLOT, 0.0)
     same = set(counts[counts > settings.max_same_slot_share].index)

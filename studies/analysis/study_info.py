@@ -7,7 +7,7 @@ votes kept, the same order and names in every table).
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from studies.analysis.qc import QCSettings
@@ -23,12 +23,21 @@ class StudyInfo:
     qc: QCSettings
     trials_per_session: int  # regular trials (check trials come on top)
     check_trials_per_session: int = 0
+    # Each system's role (generated, reference, anchor); a key missing is generated.
+    roles: dict[str, str] = field(default_factory=dict)
+    design: str = "best_of"
+
+    def role(self, key: str) -> str:
+        return self.roles.get(key, "generated")
 
     def as_dict(self) -> dict:
         return {
             "version": VERSION,
             "study": self.slug,
-            "systems": [{"key": k, "name": v} for k, v in self.systems.items()],
+            "design": self.design,
+            "systems": [
+                {"key": k, "name": v, "role": self.role(k)} for k, v in self.systems.items()
+            ],
             "criteria": list(self.criteria),
             "qc": self.qc.as_dict(),
             "trials_per_session": self.trials_per_session,
@@ -74,6 +83,8 @@ def read_study_info(path: Path) -> StudyInfo:
             ),
             trials_per_session=int(data["trials_per_session"]),
             check_trials_per_session=int(data.get("check_trials_per_session", 0)),
+            roles={str(s["key"]): str(s.get("role", "generated")) for s in data["systems"]},
+            design=str(data.get("design", "best_of")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: missing or malformed field {exc}") from None

@@ -4,7 +4,6 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from studies.analysis.qc import QCSettings
-from studies.analysis.report import analyze, write_outputs
 from studies.analysis.study_info import read_study_info, sidecar_path
 from studies.analysis.votes import VotesError, read_votes, votes_from_rows
 from studies.models import Study
@@ -13,8 +12,9 @@ from studies.selectors import study_info, study_vote_rows
 
 class Command(BaseCommand):
     help = (
-        "Analyse a study (or a votes CSV and its study file): quality control, shares with "
-        "two-way cluster bootstrap and Wilson intervals, tests, agreement, position bias; "
+        "Analyse a study (or a votes CSV and its study file) of any design: quality control, "
+        "then best_of shares, real_or_generated judged-real shares, pairwise Bradley-Terry "
+        "strengths or rating/MUSHRA means, with two-way cluster bootstrap intervals and tests; "
         "tables, figures (PNG, SVG, PDF) and a report."
     )
 
@@ -89,6 +89,18 @@ class Command(BaseCommand):
         qc = dataclasses.replace(
             qc or QCSettings(), **{k: v for k, v in overrides.items() if v is not None}
         )
+        from studies.analysis.prepare import design_of_votes
+        from studies.designs import design_named
+
+        design = design_named(design_of_votes(votes))
+        if info is not None and info.design != design.key:
+            raise CommandError(
+                f"the votes are of design {design.key!r} but the study file says {info.design!r}"
+            )
+        if options["objective"] and design.key != "best_of":
+            raise CommandError(
+                "--objective compares metrics with preference shares: best_of studies only"
+            )
         objective = None
         if options["objective"]:
             from studies.stimuli.objective import study_clip_metrics  # torch, onnxruntime
@@ -99,17 +111,18 @@ class Command(BaseCommand):
 
             objective = study_clip_metrics(study=study, progress=progress)
         try:
-            summary = analyze(
+            summary = design.analyze(
                 votes,
                 qc=qc,
                 b=options["bootstrap"],
                 seed=options["seed"],
+                level=0.95,
                 info=info,
                 objective=objective,
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
-        written = write_outputs(summary, options["out"])
+        written = design.write_outputs(summary, options["out"])
         ex = summary["exclusions"]
         self.stdout.write(
             f"{ex['votes_kept']} of {ex['votes_in']} votes kept after quality "
