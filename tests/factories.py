@@ -68,10 +68,19 @@ def make_study(
     check_trials_per_session: int = 1,
     with_checks: bool = True,
     launch: bool = True,
+    roles: tuple[str, ...] = (),
     **fields,
 ) -> Study:
-    """A complete study whose clips are real files from the media library."""
-    systems = [(SYSTEM_KEYS[s], f"System {SYSTEM_KEYS[s].upper()} name") for s in range(n_systems)]
+    """A complete study whose clips are real files from the media library. roles: the first
+    systems' roles (e.g. ("reference", "anchor")); the rest are generated."""
+    systems = [
+        (
+            SYSTEM_KEYS[s],
+            f"System {SYSTEM_KEYS[s].upper()} name",
+            roles[s] if s < len(roles) else "generated",
+        )
+        for s in range(n_systems)
+    ]
     study = services.study_create(
         title=f"Study {slug}",
         slug=slug,
@@ -154,8 +163,10 @@ def start_session(study, external_id: str = "p1", source: str = "local"):
     return services.session_consent(session=session)
 
 
-def complete_session(session, *, now, choose=lambda trial, criterion_key, n_slots: 0):
-    """Answer every trial of a session through the services; returns the answered trials."""
+def complete_session(session, *, now, choose=lambda trial, criterion_key, n_slots: 0, score=None):
+    """Answer every trial of a session through the services; returns the answered trials.
+    choose: the chosen slot per criterion (choice designs); score(trial, criterion_key,
+    position) -> the score of each version (rating designs)."""
     from datetime import timedelta
 
     answered = []
@@ -168,7 +179,10 @@ def complete_session(session, *, now, choose=lambda trial, criterion_key, n_slot
         now = now + timedelta(seconds=3)
         n_slots = trial.slots.count()
         keys = list(session.study.criteria.values_list("key", flat=True))
-        choices = {key: choose(trial, key, n_slots) for key in keys}
+        if score is not None:
+            choices = {key: {p: score(trial, key, p) for p in range(n_slots)} for key in keys}
+        else:
+            choices = {key: choose(trial, key, n_slots) for key in keys}
         services.trial_answer(session=session, trial_index=trial.index, choices=choices, now=now)
         answered.append(trial)
         now = now + timedelta(seconds=1)

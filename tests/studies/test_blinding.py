@@ -40,7 +40,11 @@ class RecordingClient:
         return self._keep(url, self.client.post(url, data, **extra))
 
 
-def _walk_session(rc: RecordingClient, study, params) -> tuple[dict, dict]:
+def _choose_b(study, labels):
+    return {c.key: "B" for c in study.criteria.all()}
+
+
+def _walk_session(rc: RecordingClient, study, params, answer=_choose_b) -> tuple[dict, dict]:
     """Complete one session; return the trial pages (HTML) and, per trial, the byte length of
     each version as the browser was told it (Content-Range of a range request, Content-Length
     of a plain one)."""
@@ -66,8 +70,8 @@ def _walk_session(rc: RecordingClient, study, params) -> tuple[dict, dict]:
         sizes[trial.index] = lengths
         play_all(session, trial, now=timezone.now())
         rc.post(url + f"t/{trial.index}/event", {"slot": "A", "kind": "ended"})
-        answers = {c.key: "B" for c in study.criteria.all()}
-        rc.post(url + f"t/{trial.index}/answer", answers)
+        labels = [slot["label"] for slot in response.context["slots"]]
+        rc.post(url + f"t/{trial.index}/answer", answer(study, labels))
     return pages, sizes
 
 
@@ -94,11 +98,38 @@ def _normalise(html: str) -> str:
 )
 def test_nothing_a_browser_receives_names_a_system_a_clip_or_a_check_answer(params):
     study = make_study(slug="blind", trials_per_session=3, check_trials_per_session=2)
+    _scan_a_whole_session(study, params, n_checks=2)
+
+
+def _scores(study, labels):
+    value = "3" if study.design == "rating" else "50"
+    return {f"{c.key}:{label}": value for c in study.criteria.all() for label in labels}
+
+
+@pytest.mark.parametrize(
+    "design, options",
+    [
+        ("pairwise", dict(allow_no_preference=True)),
+        ("real_or_generated", dict(roles=("reference",), check_trials_per_session=0)),
+        ("rating", dict()),
+        ("mushra", dict(roles=("reference", "anchor"), check_trials_per_session=0)),
+    ],
+)
+def test_no_design_lets_the_browser_see_a_system_or_a_reference(design, options):
+    options = {"check_trials_per_session": 2, **options}
+    study = make_study(slug=f"blind-{design}", design=design, trials_per_session=3, **options)
+    answer = _scores if design in ("rating", "mushra") else _choose_b
+    _scan_a_whole_session(
+        study, {"code": "LOCAL1"}, n_checks=options["check_trials_per_session"], answer=answer
+    )
+
+
+def _scan_a_whole_session(study, params, *, n_checks, answer=_choose_b):
     rc = RecordingClient()
-    pages, sizes = _walk_session(rc, study, params)
+    pages, sizes = _walk_session(rc, study, params, answer)
     session = Session.objects.get()
     assert session.status == Session.Status.COMPLETED
-    assert len(pages) == 5
+    assert len(pages) == 3 + n_checks
     # Every version of every trial, regular and check, is served at one byte length.
     for index, lengths in sizes.items():
         assert len(lengths) == 1, f"trial {index} versions differ in size: {lengths}"
@@ -115,6 +146,9 @@ def test_nothing_a_browser_receives_names_a_system_a_clip_or_a_check_answer(para
     for word in ("expected", "target", "foil", "system", "clip", "is_check", "check_kind"):
         for page in pages.values():
             assert word not in page.lower(), f"{word!r} appears on a trial page"
+    for word in ("reference", "anchor", "generated"):  # whole words ("no preference" is fine)
+        for page in pages.values():
+            assert not re.search(rf"\b{word}\b", page.lower()), f"{word!r} on a trial page"
 
     # No URL carries a database id: only opaque tokens and the session's own trial index.
     for url in rc.urls:
@@ -124,7 +158,7 @@ def test_nothing_a_browser_receives_names_a_system_a_clip_or_a_check_answer(para
     # A check trial is indistinguishable from a regular one once tokens are set aside.
     checks = [i for i in pages if i in session.check_indices]
     regular = [i for i in pages if i not in session.check_indices]
-    assert len(checks) == 2 and regular
+    assert len(checks) == n_checks and regular
     reference = _normalise(pages[regular[0]])
     for i in checks + regular:
         assert _normalise(pages[i]) == reference
