@@ -41,6 +41,29 @@ def parse_preferences(text: str, systems: list[str] | None = None) -> dict[str, 
     return {k: v / total for k, v in prefs.items()}
 
 
+def parse_scores(text: str, systems: list[str], low: float, high: float) -> dict[str, float]:
+    """'a=4.1,b=2.5' -> mean scores per system, each on the scale [low, high]; names checked
+    against the study's systems."""
+    scores = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        name, _, value = part.partition("=")
+        try:
+            scores[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"score {part.strip()!r} is not name=number") from None
+        if not low <= scores[name.strip()] <= high:
+            raise ValueError(f"mean score for {name.strip()!r} must be within {low:g}-{high:g}")
+    unknown, missing = sorted(set(scores) - set(systems)), sorted(set(systems) - set(scores))
+    if unknown or missing:
+        raise ValueError(
+            f"scores must name exactly the study's systems ({', '.join(systems)}); unknown: "
+            f"{unknown}, missing: {missing}"
+        )
+    return scores
+
+
 def choice_probabilities(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=-1, keepdims=True)
     e = np.exp(z)

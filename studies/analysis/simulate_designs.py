@@ -167,3 +167,68 @@ def population_values(
     low, high = SCALES[design]
     score = np.clip(np.round(effects + rng.normal(0, noise_sd, (draws, k))), low, high)
     return dict(zip(systems, score.mean(axis=0).tolist(), strict=True))
+
+
+def design_difference_power(
+    design: str,
+    quality: dict[str, float],
+    a: str,
+    c: str,
+    *,
+    participants: int,
+    trials: int,
+    items: int,
+    participant_sd: float,
+    item_sd: float,
+    sims: int,
+    b: int,
+    seed: int,
+    reference: str | None = None,
+    noise_sd: float = 1.0,
+) -> float:
+    """Share of simulated studies of `design` whose two-way bootstrap interval of the a - c
+    difference excludes 0: judged-real shares (real_or_generated), Bradley-Terry strengths
+    (pairwise) or mean scores (rating, mushra)."""
+    from studies.analysis.bootstrap import (
+        codes,
+        draw_replicates,
+        percentile_interval,
+        weighted_counts,
+    )
+    from studies.analysis.pairwise import _wins, bradley_terry
+
+    systems = list(quality)
+    index = {s: i for i, s in enumerate(systems)}
+    k = len(systems)
+    hits = 0
+    for r in range(sims):
+        frame = simulate_design_votes(
+            design, quality, participants=participants, trials=trials, items=items,
+            participant_sd=participant_sd, item_sd=item_sd, noise_sd=noise_sd,
+            reference=reference, seed=seed + r,
+        )  # fmt: skip
+        part, _ = codes(frame["participant"])
+        item, _ = codes(frame["item"])
+        reps = draw_replicates(int(part.max()) + 1, int(item.max()) + 1, b=b, seed=seed + 7 + r)
+        slots = [v.split("|") for v in frame["slot_systems"]]
+        if design == "real_or_generated":
+            shown = np.array([index[next(s for s in row if s != reference)] for row in slots])
+            judged = (frame["chosen_system"].to_numpy() != reference).astype(np.int64)
+            counts = weighted_counts(reps, part, item, shown * 2 + judged, 2 * k).reshape(-1, k, 2)
+            stat = counts[:, :, 1] / np.maximum(counts.sum(axis=2), 1e-12)
+        elif design == "pairwise":
+            x = np.array([index[row[0]] for row in slots])
+            y = np.array([index[row[1]] for row in slots])
+            chosen = frame["chosen_slot"].to_numpy()
+            w, loser = np.where(chosen == 1, y, x), np.where(chosen == 1, x, y)
+            lo_, hi_ = np.minimum(x, y), np.maximum(x, y)
+            group = np.where(chosen == TIE, k * k + lo_ * k + hi_, w * k + loser)
+            stat = bradley_terry(_wins(weighted_counts(reps, part, item, group, 2 * k * k), k))
+        else:
+            rated = frame["chosen_system"].map(index).to_numpy()
+            n = weighted_counts(reps, part, item, rated, k)
+            sums = weighted_counts(reps, part, item, rated, k, values=frame["score"].to_numpy())
+            stat = sums / np.maximum(n, 1e-12)
+        low, high = percentile_interval((stat[:, index[a]] - stat[:, index[c]])[:, None])
+        hits += bool(low[0] > 0 or high[0] < 0)
+    return hits / sims

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from studies.analysis.simulate import parse_preferences
+from studies.analysis.simulate import parse_preferences, parse_scores
+from studies.designs import design_of
 from studies.models import Study
 from studies.rater_simulation import simulate_raters
 
@@ -14,7 +15,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--preferences",
             required=True,
-            help='e.g. "foley_music=0.55,wavenet=0.15,samplernn=0.15,gan=0.15"',
+            help='choice designs: shares, e.g. "foley_music=0.55,wavenet=0.15,samplernn=0.15,'
+            'gan=0.15"; rating designs: mean scores on the scale, e.g. "foley_music=3.8,'
+            'wavenet=2.4" (1-5) or "reference=95,anchor=20,foley_music=70" (MUSHRA 0-100)',
+        )
+        parser.add_argument(
+            "--rating-sd",
+            type=float,
+            help="rating designs: sd of a rater's score around the mean (default 0.8 on 1-5, "
+            "10 on 0-100)",
         )
         parser.add_argument("--participant-sd", type=float, default=0.0)
         parser.add_argument("--item-sd", type=float, default=0.0)
@@ -32,8 +41,12 @@ class Command(BaseCommand):
         if options["participants"] < 1:
             raise CommandError("--participants must be at least 1")
         keys = list(study.systems.values_list("key", flat=True))
+        design = design_of(study)
         try:
-            prefs = parse_preferences(options["preferences"], keys)
+            if design.rated:
+                prefs = parse_scores(options["preferences"], keys, design.low, design.high)
+            else:
+                prefs = parse_preferences(options["preferences"], keys)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
 
@@ -50,6 +63,7 @@ class Command(BaseCommand):
             position_bias=options["position_bias"],
             seed=options["seed"],
             progress=progress,
+            rating_sd=options["rating_sd"],
         )
         self.stdout.write(
             self.style.SUCCESS(f"{options['participants']} raters answered {n} trials")
