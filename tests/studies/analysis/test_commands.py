@@ -223,3 +223,28 @@ def test_a_study_file_that_does_not_match_the_votes_is_refused(answered_study, t
     path.write_text("{not json")
     with pytest.raises(CommandError, match="not a JSON study file"):
         call_command("analyze", "--votes", str(tmp_path / "votes.csv"), "--out", str(tmp_path))
+
+
+def test_a_best_of_export_differs_from_the_old_contract_only_by_design_and_score(
+    answered_study, tmp_path
+):
+    """The best-of-four study keeps its figures: the export gains the two new columns (design
+    best_of, score empty) and a file without them analyses to the same summary.json."""
+    new = tmp_path / "votes.csv"
+    call_command("export_votes", "sim", "--out", str(new), "--include-simulated")
+    frame = pd.read_csv(new, dtype=str, keep_default_na=False)
+    assert list(frame.columns[-2:]) == ["design", "score"]
+    assert set(frame["design"]) == {"best_of"} and set(frame["score"]) == {""}
+    old = tmp_path / "old.csv"
+    frame.drop(columns=["design", "score"]).to_csv(old, index=False)
+    (tmp_path / "old.study.json").write_text((tmp_path / "votes.study.json").read_text())
+    for name, path in (("new", new), ("old", old)):
+        call_command(
+            "analyze", "--votes", str(path), "--out", str(tmp_path / name), "--bootstrap", "200"
+        )
+    texts = [
+        (tmp_path / name / "summary.json").read_text().split('"generated_at"')[0]
+        for name in ("new", "old")
+    ]
+    assert texts[0] == texts[1]
+    assert '"design"' not in texts[0]  # the best_of summary.json is the contract as it was
