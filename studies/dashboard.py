@@ -156,9 +156,24 @@ def study_dashboard(*, study: Study, interim: bool = False) -> dict:
                 (
                     criterion,
                     total,
-                    [(name, n, 100 * n / total if total else 0.0) for name, n in by_system.items()],
+                    [
+                        (name, n, f"{100 * n / total if total else 0.0:.1f}%")
+                        for name, n in by_system.items()
+                    ],
                 )
             )
+    if data.means is not None:
+        share_rows = [
+            (
+                criterion,
+                sum(n for n, _ in by_system.values()),
+                [
+                    (name, n, "-" if mean is None else f"mean {mean:.2f}")
+                    for name, (n, mean) in by_system.items()
+                ],
+            )
+            for criterion, by_system in data.means.items()
+        ]
     jobs = []
     for job, url_name in (
         (data.generation, "admin:studies_generationjob_change"),

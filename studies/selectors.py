@@ -398,6 +398,8 @@ class DashboardData:
     generation: object  # the latest generation job, or None
     imports: object  # the latest item import, or None
     shares: dict | None  # criterion -> system name -> valid votes (only when asked for)
+    # Rating designs, instead of shares: criterion -> system name -> (ratings, mean score).
+    means: dict | None = None
 
 
 def study_dashboard_data(*, study: Study, interim: bool = False) -> DashboardData:
@@ -441,11 +443,20 @@ def study_dashboard_data(*, study: Study, interim: bool = False) -> DashboardDat
         session__in=real, check_kind="", answered_at__isnull=False, served_at__isnull=False
     ).values_list("served_at", "answered_at")
     seconds = [(b - a).total_seconds() for a, b in answered]
-    shares = None
-    if interim:
+    shares = means = None
+    if interim and study.design in ("rating", "mushra"):
+        from django.db.models import Avg
+
+        means = {c: {s.name: (0, None) for s in study.systems.order_by("id")} for c in criteria}
+        for r in votes.values("criterion__key", "slot__system__name").annotate(
+            n=Count("id"), mean=Avg("score")
+        ):
+            means[r["criterion__key"]][r["slot__system__name"]] = (r["n"], r["mean"])
+    elif interim:
         shares = {c: {s.name: 0 for s in study.systems.order_by("id")} for c in criteria}
         for r in votes.values("criterion__key", "slot__system__name").annotate(n=Count("id")):
-            shares[r["criterion__key"]][r["slot__system__name"]] = r["n"]
+            name = r["slot__system__name"] or "No preference"  # a pairwise tie
+            shares[r["criterion__key"]][name] = r["n"]
     return DashboardData(
         sessions_started=per_minute(real, "started_at"),
         sessions_completed=per_minute(real.filter(status=Session.Status.COMPLETED), "completed_at"),
@@ -461,6 +472,7 @@ def study_dashboard_data(*, study: Study, interim: bool = False) -> DashboardDat
         generation=study.generation_jobs.order_by("-created_at").first(),
         imports=study.item_imports.order_by("-created_at").first(),
         shares=shares,
+        means=means,
     )
 
 

@@ -17,6 +17,8 @@ def _inline(prefix, rows=()):
         f"{prefix}-MAX_NUM_FORMS": "1000",
     }
     for i, row in enumerate(rows):
+        if prefix == "systems":
+            row = {"role": "generated", **row}  # the page's select starts there
         data.update({f"{prefix}-{i}-{k}": v for k, v in row.items()})
     return data
 
@@ -30,6 +32,8 @@ def _study_form(**changes) -> dict:
     data = {
         "title": "Pilot",
         "slug": "pilot",
+        "design": "best_of",
+        "versions_per_trial": "0",
         "instructions": "Listen.",
         "consent_text": "OK?",
         "trials_per_session": "6",
@@ -275,3 +279,39 @@ def test_admin_login_is_rate_limited_against_password_guessing(client, settings,
     assert other.post(login, {"username": "BOSS", "password": "x"}).status_code == 429
     django_user_model.objects.create_superuser("ada", "ada@example.org", "pw-ada")
     assert other.post(login, {"username": "ada", "password": "pw-ada"}).status_code == 302
+
+
+def test_a_design_gets_its_own_questions_on_the_add_form(admin_client):
+    page = admin_client.get("/admin/studies/study/add/?design=rating").content.decode()
+    assert "How well does the music fit what the musician is playing?" in page
+    assert 'name="criteria-TOTAL_FORMS" value="4"' in page
+    # The best-of questions left as pre-filled on a MUSHRA study become the design's own.
+    from studies.models import DEFAULT_CRITERIA
+
+    data = {
+        **_study_form(title="Mushra", slug="mushra", design="mushra"),
+        **_inline(
+            "criteria",
+            [
+                {"key": key, "question": question, "order": str(n)}
+                for n, (key, question) in enumerate(DEFAULT_CRITERIA)
+            ],
+        ),
+        **_inline(
+            "systems",
+            [
+                {"key": "orig", "name": "Original", "role": "reference"},
+                {"key": "low", "name": "Anchor", "role": "anchor"},
+                {"key": "fm", "name": "Foley Music", "role": "generated"},
+            ],
+        ),
+    }
+    response = admin_client.post("/admin/studies/study/add/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    study = Study.objects.get(slug="mushra")
+    assert list(study.criteria.values_list("key", flat=True)) == ["overall"]
+    assert dict(study.systems.values_list("key", "role")) == {
+        "orig": "reference",
+        "low": "anchor",
+        "fm": "generated",
+    }

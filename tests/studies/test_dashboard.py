@@ -51,3 +51,25 @@ def test_the_dashboard_of_a_new_study_says_what_is_missing(admin_client):
     page = admin_client.get(f"/admin/studies/study/{study.pk}/change/").content.decode()
     assert "No sessions yet." in page and "No votes yet." in page
     assert "Nobody screened yet." in page
+
+
+@pytest.mark.parametrize(
+    "design, options, preferences, expect",
+    [
+        ("pairwise", dict(allow_no_preference=True), (4.0, 2.0, 1.0, 1.0), "%"),
+        ("rating", dict(), (4.5, 3.0, 2.0, 1.5), "mean 4."),
+    ],
+)
+def test_interim_figures_fit_the_design(admin_client, design, options, preferences, expect):
+    study = make_study(slug=f"dash-{design}", design=design, trials_per_session=3, **options)
+    prefs = {SYSTEM_KEYS[s]: w for s, w in enumerate(preferences)}
+    simulate_raters(study=study, participants=4, preferences=prefs, seed=2)
+    Session.objects.filter(study=study).update(simulated=False)
+    d = study_dashboard(study=study, interim=True)
+    criterion, total, rows = d["share_rows"][0]
+    assert total > 0 and len(rows) == 4
+    names = [name for name, _, _ in rows]
+    assert names[0] == f"System {SYSTEM_KEYS[0].upper()} name"
+    assert expect in rows[0][2]
+    page = admin_client.get(f"/admin/studies/study/{study.pk}/change/?interim=1").content
+    assert expect.encode() in page
