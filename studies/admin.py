@@ -227,6 +227,11 @@ class StudyAdmin(admin.ModelAdmin):
             ]
         return kwargs
 
+    def save_model(self, request, obj, form, change):
+        if not change:
+            services.study_use_design_texts(study=obj)
+        super().save_model(request, obj, form, change)
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         study = form.instance

@@ -154,8 +154,14 @@ def session_estimated_minutes(*, session: Session) -> int:
     study = session.study
     durations = list(study.items.values_list("duration_s", flat=True)) or [0.0]
     mean = sum(durations) / len(durations)
-    n_versions = max(1, study.systems.count())
-    per_trial = n_versions * (mean + 2.0) + 20.0
+    from studies.designs import design_of
+
+    design = design_of(study)
+    n_versions = max(1, design.n_versions(study))
+    # Answering: about 20 s for a set of choices; a rating page asks a score per version and
+    # question (about 4 s each).
+    answering = 20.0 + (4.0 * n_versions * study.criteria.count() if design.rated else 0.0)
+    per_trial = n_versions * (mean + 2.0) + answering
     screening = 180.0 if study.screening else 0.0
     return max(1, round((session.n_trials * per_trial + screening + 60.0) / 60.0))
 

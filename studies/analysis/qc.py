@@ -35,6 +35,14 @@ class QCSettings:
 CHECKED_CRITERION = {"noise": "noise", "sync": "synchronization"}
 
 
+def _rated(votes: pd.DataFrame) -> bool:
+    """Whether the votes are of a rating design (one score per version), from their design
+    column (a frame without one is best_of)."""
+    if "design" not in votes or votes.empty:
+        return False
+    return str(votes["design"].iloc[0]) in ("rating", "mushra")
+
+
 def check_failures(votes: pd.DataFrame) -> pd.Series:
     """Failed check trials per session, each scored only on the criterion it tests."""
     checks = votes[votes["is_check"]]
@@ -44,12 +52,13 @@ def check_failures(votes: pd.DataFrame) -> pd.Series:
     expected = checks["check_expected_system"].astype(str)
     kind = expected.str.split("-").str[0]
     scored = checks[checks["criterion"].astype(str) == kind.map(CHECKED_CRITERION)]
-    if "score" in scored and scored["score"].notna().any():
+    if _rated(votes):
         # Rating designs: the target must be scored above every foil of its trial.
         is_target = scored["chosen_system"].astype(str) == expected[scored.index]
         keys = [scored["session"], scored["trial"]]
-        target = scored["score"].where(is_target).groupby(keys).max()
-        foil = scored["score"].where(~is_target).groupby(keys).max()
+        score = pd.to_numeric(scored["score"], errors="coerce")
+        target = score.where(is_target).groupby(keys).max()
+        foil = score.where(~is_target).groupby(keys).max()
         per_trial = ~(target > foil)
     else:
         failed = scored["chosen_system"].astype(str) != expected[scored.index]
@@ -71,8 +80,7 @@ def apply_qc(votes: pd.DataFrame, settings: QCSettings) -> tuple[pd.DataFrame, d
     )
     # Each session's share of answers in its most chosen slot (0 below the minimum answers);
     # for scores, its most given score.
-    rated = "score" in regular and regular["score"].notna().any()
-    answer = "score" if rated else "chosen_slot"
+    answer = "score" if _rated(votes) else "chosen_slot"
     per_slot = regular.groupby(["session", answer]).size().unstack(fill_value=0)
     answers = per_slot.sum(axis=1)
     counts = (per_slot.max(axis=1) / answers).where(answers >= MIN_ANSWERS_FOR_SAME_SLOT, 0.0)

@@ -55,6 +55,8 @@ class Design:
     template = "studies/answers/choice.html"
     # The page's instruction line above the answers.
     answer_hint = "For each question, choose one version."
+    # What the consent page tells the rater to do; None: the study model's default (best_of's).
+    instructions: str | None = None
     # (key, question) pairs a new study of this design gets when none are given.
     default_criteria: tuple[tuple[str, str], ...] = ()
     ties = False  # the page may offer "no preference" (where the study allows it)

@@ -20,6 +20,12 @@ class Mushra(RatedDesign):
         "Rate every version from 0 to 100. One of them is the original recording; rate what "
         "you hear."
     )
+    instructions = (
+        "You will watch short videos of a musician. Each video is shown several times with "
+        "different versions of its music; one of them is the original recording. Play every "
+        "version to the end, then rate each one from 0 (bad) to 100 (excellent) with its slider. "
+        "Please wear headphones."
+    )
     default_criteria = (("overall", "How good is the music of each version?"),)
     low, high = 0, 100
 

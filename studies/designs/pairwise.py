@@ -13,6 +13,11 @@ class Pairwise(Design):
     key = "pairwise"
     label = "Pairwise"
     answer_hint = "For each question, choose the better of the two versions."
+    instructions = (
+        "You will watch short videos of a musician. Each video is shown twice with different "
+        "music. Play both versions to the end, then answer each question by choosing the better "
+        "version. Please wear headphones."
+    )
     default_criteria = DEFAULT_CRITERIA
     ties = True
 

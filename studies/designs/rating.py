@@ -21,6 +21,11 @@ class Rating(RatedDesign):
     label = "Rating (ACR)"
     template = "studies/answers/rating.html"
     answer_hint = "Rate every version on every question."
+    instructions = (
+        "You will watch short videos of a musician with music. Play every version on the page to "
+        "the end, then rate each one on every question from 1 (bad) to 5 (excellent). Please wear "
+        "headphones."
+    )
     default_criteria = RATING_CRITERIA
     low, high = 1, 5
 

@@ -13,6 +13,11 @@ class RealOrGenerated(Design):
     key = "real_or_generated"
     label = "Real or generated"
     answer_hint = "One of the two versions has the sound that was recorded with the video."
+    instructions = (
+        "You will watch short videos of a musician. Each video is shown twice: once with the "
+        "sound that was recorded with it, once with music made by a computer. Play both versions "
+        "to the end, then say which one has the original sound. Please wear headphones."
+    )
     default_criteria = (("real", QUESTION),)
 
     def systems(self, study) -> list:

@@ -46,6 +46,14 @@ def criteria_add_defaults(*, study: Study) -> list[Criterion]:
     return created
 
 
+def study_use_design_texts(*, study: Study) -> None:
+    """Instructions left at the model's default (written for best_of) become the design's own."""
+    default = Study._meta.get_field("instructions").default
+    own = design_of(study).instructions
+    if own and study.instructions == default:
+        study.instructions = own
+
+
 @transaction.atomic
 def study_create(
     *,
@@ -56,8 +64,9 @@ def study_create(
     **fields,
 ) -> Study:
     """Create a draft study, its systems ((key, name) or (key, name, role)) and, by default,
-    its design's default criteria."""
+    its design's default criteria (and its default instructions, unless given)."""
     study = Study(title=title, slug=slug, **fields)
+    study_use_design_texts(study=study)
     study.full_clean()
     study.save()
     for key, name, *role in systems:

@@ -310,6 +310,7 @@ def test_a_design_gets_its_own_questions_on_the_add_form(admin_client):
     assert response.status_code == 302, response.content.decode()[:3000]
     study = Study.objects.get(slug="mushra")
     assert list(study.criteria.values_list("key", flat=True)) == ["overall"]
+    assert study.instructions == "Listen."  # the researcher's own text stays
     assert dict(study.systems.values_list("key", "role")) == {
         "orig": "reference",
         "low": "anchor",

@@ -228,3 +228,17 @@ def test_bad_ratings_are_refused_and_named(fields, message):
     response = client.post(url + "t/0/answer", fields)
     assert response.status_code in (400, 422, 409) and message.encode() in response.content
     assert not Vote.objects.exists()
+
+
+def test_a_design_brings_its_instructions_and_the_consent_page_its_length():
+    study = make_study(
+        slug="instr", design="mushra", roles=("reference", "anchor"), with_checks=False
+    )
+    assert "from 0 (bad) to 100 (excellent)" in study.instructions
+    mine = make_study(slug="mine", design="rating", instructions="Rate them.", with_checks=False)
+    assert mine.instructions == "Rate them."
+    session = start_session(study, "p1")
+    # 3 trials x 4 versions: plays (2 s + 2 s each) plus a score per version and question.
+    assert selectors.session_estimated_minutes(session=session) == round(
+        (3 * (4 * 4.0 + 20.0 + 4.0 * 4 * 1) + 60.0) / 60.0
+    )

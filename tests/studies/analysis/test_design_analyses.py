@@ -192,3 +192,24 @@ def test_intervals_cover_the_population_value_under_clustering(design):
             hits.append(e["ci_low"] <= value <= e["ci_high"])
     coverage = float(np.mean(hits))
     assert 0.88 <= coverage, coverage
+
+
+def test_a_rating_check_passes_only_when_the_target_is_scored_above_every_foil():
+    from studies.analysis.qc import check_failures
+
+    def rows(session, trial, target, foils):
+        base = dict(session=session, trial=trial, criterion="noise", is_check=True,
+                    check_expected_system="noise-target", design="rating")  # fmt: skip
+        out = [dict(base, chosen_system="noise-target", score=target)]
+        out += [dict(base, chosen_system=f"noise-foil-{k}", score=s) for k, s in enumerate(foils)]
+        return out
+
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        rows("1", "a", 5, [2, 1]) + rows("2", "b", 3, [3, 1]) + rows("3", "c", 2, [4, 1])
+    )
+    failures = check_failures(frame)
+    assert failures.to_dict() == {"1": 0, "2": 1, "3": 1}
+    # The same rows as a choice design would have them: scored on the chosen system instead.
+    assert check_failures(frame.assign(design="best_of")).to_dict() == {"1": 1, "2": 1, "3": 1}
