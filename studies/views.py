@@ -30,7 +30,7 @@ from studies.forms import (
     parse_arrival,
     parse_screening,
 )
-from studies.models import Participant, ScreeningItem, Session, Study, TrialSlot
+from studies.models import Participant, ScreeningItem, Session, Study
 from studies.services.screening import screening_device_done
 
 PROLIFIC_COMPLETE_URL = "https://app.prolific.com/submissions/complete"
@@ -83,7 +83,7 @@ def _message(request: HttpRequest, text: str, *, status: int = 200, back: str = 
 
 
 def _study_or_404(slug: str) -> Study:
-    study = Study.objects.filter(slug=slug).exclude(status=Study.Status.DRAFT).first()
+    study = selectors.open_study_by_slug(slug=slug)
     if study is None:
         raise Http404("No such study.")
     return study
@@ -397,11 +397,7 @@ def screening_media(request: HttpRequest, slug: str, token: str, item_token: str
     """A screening sound, only for its own session, under an opaque name, and only once the
     device check is done (no sound comes before it)."""
     session = _session_or_404(request, slug, token)
-    item = (
-        ScreeningItem.objects.select_related("sound")
-        .filter(token=item_token, session=session)
-        .first()
-    )
+    item = selectors.screening_item_of(session=session, token=item_token)
     if item is None or not screening_device_done(session):
         raise Http404("No such sound.")
     try:
@@ -458,8 +454,8 @@ def answer(request: HttpRequest, slug: str, token: str, index: int) -> HttpRespo
     session = _session_or_404(request, slug, token)
     study = session.study
     back = _session_url(session)
-    keys = list(study.criteria.values_list("key", flat=True))
-    trial = session.trials.filter(index=index).first()
+    keys = [c.key for c in study.criteria.all()]
+    trial = selectors.session_trial(session=session, index=index)
     if trial is None:
         return _message(request, "There is no such trial in this session.", status=404, back=back)
     try:
@@ -480,11 +476,7 @@ def answer(request: HttpRequest, slug: str, token: str, index: int) -> HttpRespo
 def participant_media(request: HttpRequest, slug: str, token: str, slot_token: str) -> HttpResponse:
     """A slot's video, only for the session (and browser) the slot belongs to."""
     session = _session_or_404(request, slug, token)
-    slot = (
-        TrialSlot.objects.select_related("clip", "check_clip")
-        .filter(token=slot_token, trial__session=session)
-        .first()
-    )
+    slot = selectors.trial_slot_of(session=session, token=slot_token)
     if slot is None:
         raise Http404("No such video.")
     try:

@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from studies import services
+from studies.errors import StudyError
 from studies.models import Recruitment, Session, Trial, Vote
 from studies.recruiters.base import Recruiter, Submission
 from studies.recruiters.prolific import Prolific
@@ -161,7 +162,7 @@ def test_an_abandoned_session_frees_its_item_now_and_takes_no_more_answers(setti
     assert trial.lease_expires_at <= timezone.now()  # its item is free for the next rater
     session.refresh_from_db()
     assert session.status == Session.Status.ABANDONED and session.excluded
-    with pytest.raises(services.StudyError, match="ended"):
+    with pytest.raises(StudyError, match="ended"):
         services.trial_answer(session=session, trial_index=0, choices={"overall": 0})
     # The next participant gets that item first: it has no valid vote and no lease.
     other = start_session(study, external_id="NEXT", source="prolific")

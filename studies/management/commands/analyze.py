@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from studies.analysis.qc import QCSettings
 from studies.analysis.study_info import read_study_info, sidecar_path
 from studies.analysis.votes import VotesError, read_votes, votes_from_rows
-from studies.models import Study
+from studies.management.commands._shared import get_study
 from studies.selectors import study_info, study_vote_rows
 
 
@@ -54,9 +54,7 @@ class Command(BaseCommand):
             raise CommandError("--bootstrap must be at least 100")
         info = None
         if options["study"]:
-            study = Study.objects.filter(slug=options["study"]).first()
-            if study is None:
-                raise CommandError(f"no study with slug {options['study']!r}")
+            study = get_study(options["study"])
             info = study_info(study=study)
             rows = study_vote_rows(study=study, include_simulated=options["include_simulated"])
             if not rows:

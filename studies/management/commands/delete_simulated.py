@@ -1,7 +1,7 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from studies import services
-from studies.models import Study
+from studies.management.commands._shared import get_study
 
 
 class Command(BaseCommand):
@@ -11,8 +11,6 @@ class Command(BaseCommand):
         parser.add_argument("study", help="the study's slug")
 
     def handle(self, *args, **options):
-        study = Study.objects.filter(slug=options["study"]).first()
-        if study is None:
-            raise CommandError(f"no study with slug {options['study']!r}")
+        study = get_study(options["study"])
         sessions, votes = services.simulated_sessions_delete(study=study)
         self.stdout.write(f"removed {sessions} dry-run sessions and their {votes} votes")

@@ -1,11 +1,11 @@
 from pathlib import Path
 
 import pandas as pd
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from studies.analysis.study_info import sidecar_path, write_study_info
 from studies.analysis.votes import COLUMNS, write_votes
-from studies.models import Study
+from studies.management.commands._shared import get_study
 from studies.selectors import study_info, study_vote_rows
 
 
@@ -26,9 +26,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        study = Study.objects.filter(slug=options["study"]).first()
-        if study is None:
-            raise CommandError(f"no study with slug {options['study']!r}")
+        study = get_study(options["study"])
         rows = study_vote_rows(study=study, include_simulated=options["include_simulated"])
         write_votes(options["out"], pd.DataFrame(rows, columns=list(COLUMNS)))
         info = write_study_info(sidecar_path(options["out"]), study_info(study=study))

@@ -3,7 +3,8 @@ from decimal import Decimal, InvalidOperation
 from django.core.management.base import BaseCommand, CommandError
 
 from studies.errors import StudyError
-from studies.models import Recruitment, Study
+from studies.management.commands._shared import get_study
+from studies.models import Recruitment
 from studies.recruiters.base import RecruiterError
 from studies.recruiting import recruitment_publish, study_public_url
 
@@ -36,9 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--minutes", type=int, default=15, help="estimated completion time")
 
     def handle(self, *args, **options):
-        study = Study.objects.filter(slug=options["study"]).first()
-        if study is None:
-            raise CommandError(f"no study with slug {options['study']!r}")
+        study = get_study(options["study"])
         try:
             recruitment = recruitment_publish(
                 study=study,

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from studies.analysis.simulate import parse_preferences, parse_scores
 from studies.designs import design_of
+from studies.management.commands._shared import get_study
 from studies.models import Study
 from studies.rater_simulation import simulate_raters
 
@@ -33,9 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
 
     def handle(self, *args, **options):
-        study = Study.objects.filter(slug=options["study"]).first()
-        if study is None:
-            raise CommandError(f"no study with slug {options['study']!r}")
+        study = get_study(options["study"])
         if study.status != Study.Status.LIVE:
             raise CommandError(f"study {study.slug!r} is {study.status}; launch it first")
         if options["participants"] < 1:

@@ -1,4 +1,5 @@
-"""The researcher's UI: studies, items and clips, launch, pause, close, and progress."""
+"""The study's admin pages: the study form with its design, questions and systems, launch,
+pause and close, review and bonuses as actions, progress and the dashboard."""
 
 from collections import Counter
 
@@ -6,30 +7,18 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from studies import recruiting, selectors, services
-from studies.admin_widgets import FILE_FIELD_OVERRIDES
 from studies.designs import DESIGNS
 from studies.errors import StudyError, StudyNotReady
 from studies.models import (
     DEFAULT_CRITERIA,
-    CheckClip,
-    Clip,
     Criterion,
-    Item,
-    Participant,
-    PlaybackEvent,
-    Recruitment,
-    RemoteAction,
-    Session,
     Study,
     System,
-    Trial,
-    TrialSlot,
-    Vote,
 )
 from studies.recruiters.base import RecruiterError
 from studies.tasks import generation_job_enqueue
@@ -37,13 +26,6 @@ from studies.tasks import generation_job_enqueue
 
 def participant_link(study: Study) -> str:
     return settings.PUBLIC_BASE_URL + reverse("studies:arrive", args=[study.slug])
-
-
-def _media_link(field_file) -> str:
-    if not field_file:
-        return "-"
-    url = reverse("studies:staff_media", args=[field_file.name])
-    return format_html('<a href="{}" target="_blank" rel="noopener">preview</a>', url)
 
 
 class _DefaultCriterionForm(forms.ModelForm):
@@ -364,253 +346,3 @@ class StudyAdmin(admin.ModelAdmin):
             self.message_user(
                 request, f"{study.title}: {len(rows)} bonuses done or recorded", messages.SUCCESS
             )
-
-
-class ClipInline(admin.TabularInline):
-    model = Clip
-    formfield_overrides = {models.FileField: FILE_FIELD_OVERRIDES}
-    extra = 0
-    fields = ["system", "media", "duration_s", "loudness_lufs", "preview"]
-    readonly_fields = ["preview"]
-
-    @admin.display(description="preview")
-    def preview(self, obj: Clip) -> str:
-        return _media_link(obj.media)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        # Only the systems of the item's own study.
-        if db_field.name == "system" and request.resolver_match.kwargs.get("object_id"):
-            item = Item.objects.filter(pk=request.resolver_match.kwargs["object_id"]).first()
-            if item is not None:
-                kwargs["queryset"] = System.objects.filter(study_id=item.study_id)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
-class CheckClipInline(admin.TabularInline):
-    model = CheckClip
-    formfield_overrides = {models.FileField: FILE_FIELD_OVERRIDES}
-    extra = 0
-    fields = ["kind", "is_target", "media", "duration_s", "preview"]
-    readonly_fields = ["preview"]
-
-    @admin.display(description="preview")
-    def preview(self, obj: CheckClip) -> str:
-        return _media_link(obj.media)
-
-
-@admin.register(Item)
-class ItemAdmin(admin.ModelAdmin):
-    list_display = ["key", "study", "category", "duration_s", "n_clips", "complete"]
-    list_filter = ["study", "category"]
-    list_select_related = ["study"]
-    search_fields = ["key", "category"]
-    inlines = [ClipInline, CheckClipInline]
-    formfield_overrides = {models.FileField: FILE_FIELD_OVERRIDES}
-
-    def save_formset(self, request, form, formset, change):
-        """Uploaded clips get their audio re-encoded like generated ones, then every version of
-        the item is padded to one byte length (unless raters already have trials on it)."""
-        from foley_models.render.ffmpeg import FFmpegError
-        from studies.stimuli import sizes
-
-        formset.save()
-        for inline_form in formset.forms:
-            row = inline_form.instance
-            if row.pk and "media" in inline_form.changed_data and row.media:
-                try:
-                    sizes.upload_prepare(row)
-                except FFmpegError as exc:
-                    messages.error(request, f"{row}: the uploaded file could not be read: {exc}")
-        item = form.instance
-        if not item.trials.exists():
-            sizes.item_versions_equalize(item)
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                _n_clips=Count("clips", distinct=True),
-                _n_systems=Count("study__systems", distinct=True),
-            )
-        )
-
-    @admin.display(description="clips", ordering="_n_clips")
-    def n_clips(self, obj: Item) -> int:
-        return obj._n_clips
-
-    @admin.display(description="one clip per system", boolean=True)
-    def complete(self, obj: Item) -> bool:
-        return obj._n_clips == obj._n_systems
-
-
-@admin.register(Clip)
-class ClipAdmin(admin.ModelAdmin):
-    list_display = ["item", "system", "duration_s", "loudness_lufs", "created_at"]
-    list_filter = ["item__study", "system__key"]
-    list_select_related = ["item", "system"]
-    formfield_overrides = {models.FileField: FILE_FIELD_OVERRIDES}
-
-
-class TrialSlotInline(admin.TabularInline):
-    model = TrialSlot
-    extra = 0
-    fields = ["position", "system", "clip", "check_clip", "played_to_end_at"]
-    readonly_fields = fields
-    can_delete = False
-
-
-class VoteInline(admin.TabularInline):
-    model = Vote
-    extra = 0
-    fields = ["criterion", "slot", "rt_ms", "submitted_at"]
-    readonly_fields = fields
-    can_delete = False
-
-
-@admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
-    list_display = [
-        "id",
-        "study",
-        "participant",
-        "status",
-        "answered",
-        "n_trials",
-        "excluded",
-        "simulated",
-        "started_at",
-        "completed_at",
-    ]
-    list_filter = ["study", "status", "excluded", "simulated", "participant__source"]
-    list_select_related = ["study", "participant"]
-    readonly_fields = [
-        "study",
-        "participant",
-        "token",
-        "n_trials",
-        "check_indices",
-        "completion_code",
-        "user_agent",
-        "consented_at",
-        "completed_at",
-    ]
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(_answered=Count("trials", filter=Q(trials__answered_at__isnull=False)))
-        )
-
-    @admin.display(description="answered", ordering="_answered")
-    def answered(self, obj: Session) -> int:
-        return obj._answered
-
-
-@admin.register(Trial)
-class TrialAdmin(admin.ModelAdmin):
-    list_display = [
-        "id",
-        "session",
-        "index",
-        "item",
-        "check_kind",
-        "expected_slot",
-        "answered_at",
-        "skipped_at",
-    ]
-    list_filter = ["session__study", "check_kind", ("skipped_at", admin.EmptyFieldListFilter)]
-    list_select_related = ["session", "item"]
-    inlines = [TrialSlotInline, VoteInline]
-    readonly_fields = [
-        "session",
-        "index",
-        "item",
-        "check_kind",
-        "check_criterion",
-        "expected_slot",
-        "served_at",
-        "lease_expires_at",
-        "answered_at",
-        "skipped_at",
-    ]
-
-
-@admin.register(Participant)
-class ParticipantAdmin(admin.ModelAdmin):
-    list_display = ["external_id", "source", "study", "created_at"]
-    list_filter = ["study", "source"]
-    list_select_related = ["study"]
-    search_fields = ["external_id"]
-
-
-@admin.register(PlaybackEvent)
-class PlaybackEventAdmin(admin.ModelAdmin):
-    list_display = ["slot", "kind", "accepted", "reason", "media_time", "client_ms", "at"]
-    list_filter = ["kind", "accepted"]
-    list_select_related = ["slot"]
-
-
-class RemoteActionInline(admin.TabularInline):
-    model = RemoteAction
-    extra = 0
-    can_delete = False
-    fields = ["kind", "target", "state", "attempts", "error", "updated_at"]
-    readonly_fields = fields
-
-
-@admin.register(Recruitment)
-class RecruitmentAdmin(admin.ModelAdmin):
-    """Adding a recruitment publishes the study on that platform (the `publish` command)."""
-
-    list_display = ["study", "recruiter", "sandbox", "remote_id", "places", "created_at"]
-    list_filter = ["recruiter", "study"]
-    list_select_related = ["study"]
-    fields = ["study", "recruiter", "sandbox", "places", "reward_cents", "minutes", "remote_id"]
-    inlines = [RemoteActionInline]
-    actions = ["continue_publishing"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.fields if obj else ["remote_id"]
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if not change:
-            self._publish(request, obj)
-
-    def _publish(self, request, recruitment: Recruitment) -> None:
-        try:
-            recruiting.recruitment_continue(recruitment=recruitment, minutes=recruitment.minutes)
-        except (StudyError, RecruiterError) as exc:
-            self.message_user(request, f"Not published: {exc}", messages.ERROR)
-        else:
-            self.message_user(request, f"Published as {recruitment.remote_id}.", messages.SUCCESS)
-
-    @admin.action(description="Continue publishing (after a failure)")
-    def continue_publishing(self, request, queryset):
-        for recruitment in queryset:
-            self._publish(request, recruitment)
-
-
-@admin.register(RemoteAction)
-class RemoteActionAdmin(admin.ModelAdmin):
-    """The ledger. Only the state can be changed by hand: after checking on the platform what
-    happened to an action left "sent, outcome unknown", mark it done or failed."""
-
-    list_display = ["kind", "target", "state", "attempts", "recruitment", "updated_at"]
-    list_filter = ["state", "kind"]
-    list_select_related = ["recruitment__study"]
-    search_fields = ["key", "target"]
-    fields = ["recruitment", "kind", "key", "target", "payload", "state", "response", "error"]
-    readonly_fields = ["recruitment", "kind", "key", "target", "payload", "response", "error"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-
-# Checkpoints and generation jobs.
-from studies import admin_jobs, admin_stimuli  # noqa: E402, F401
-from studies.login_limits import rate_limited_login  # noqa: E402
-
-admin.site.login = rate_limited_login(admin.site.login)

@@ -8,8 +8,8 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
 from studies import selectors
-from studies.admin_jobs import BackgroundJobAdmin, JobForm
-from studies.admin_widgets import path_choice_fields, path_choice_fill, picked_path
+from studies.admin.jobs import BackgroundJobAdmin, JobForm
+from studies.admin.widgets import path_choice_fields, path_choice_fill, picked_path
 from studies.errors import StudyError
 from studies.models import Checkpoint, GenerationJob, GenerationTask
 from studies.tasks import generation_job_enqueue

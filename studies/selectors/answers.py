@@ -1,15 +1,11 @@
-"""Every read the platform's pages, admin and commands need. Nothing here writes."""
+"""Reads about answers: the votes as rows of the votes CSV, progress, the dashboard's data,
+and what analysis needs to know of the study."""
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.db.models import Count, Q
 
-from studies.allocation import available_check_kinds
 from studies.models import (
-    CheckClip,
-    Clip,
-    GenerationJob,
     Item,
     Session,
     Study,
@@ -17,157 +13,6 @@ from studies.models import (
     TrialSlot,
     Vote,
 )
-from studies.stimuli.audit import audit_problems
-
-# Clips of an item may differ from the item's duration by at most this much.
-DURATION_TOLERANCE_S = 0.050
-# The versions of one item must agree in duration more closely than that (the browser shows it).
-VERSION_DURATION_TOLERANCE_S = 0.002
-
-
-def study_problems(*, study: Study) -> list[str]:
-    """Every reason the study cannot be launched, as sentences a researcher can act on."""
-    from studies.designs import design_of
-
-    systems = list(study.systems.all())
-    items = list(study.items.all())
-    problems: list[str] = design_of(study).problems(study)
-    if not study.criteria.exists():
-        problems.append("The study has no criteria (questions).")
-    if not items:
-        problems.append("The study has no items (videos).")
-    clips = Clip.objects.filter(item__study=study).select_related("item", "system")
-    by_cell: dict[tuple[int, int], list[Clip]] = {}
-    for clip in clips:
-        by_cell.setdefault((clip.item_id, clip.system_id), []).append(clip)
-    for item in items:
-        for system in systems:
-            cell = by_cell.get((item.pk, system.pk), [])
-            if not cell:
-                problems.append(f"Item {item.key!r} has no clip for system {system.key!r}.")
-                continue
-            clip = cell[0]
-            if abs(clip.duration_s - item.duration_s) > DURATION_TOLERANCE_S:
-                problems.append(
-                    f"Clip {item.key!r}/{system.key!r} lasts {clip.duration_s:.3f} s but the item "
-                    f"lasts {item.duration_s:.3f} s (more than 50 ms apart)."
-                )
-            if not _file_exists(clip.media):
-                problems.append(f"Clip {item.key!r}/{system.key!r}: its media file is missing.")
-    problems += _version_problems(items)
-    problems += audit_problems(
-        [
-            (c.item.key, c.system.key, c.provenance["audio"])
-            for c in clips
-            if c.provenance.get("audio", {}).get("media") == c.media.name
-        ]
-    )
-    for check in CheckClip.objects.filter(item__study=study).select_related("item"):
-        if not _file_exists(check.media):
-            problems.append(f"Check clip {check}: its media file is missing.")
-        if abs(check.duration_s - check.item.duration_s) > DURATION_TOLERANCE_S:
-            problems.append(
-                f"Check clip {check} lasts {check.duration_s:.3f} s but the item lasts "
-                f"{check.item.duration_s:.3f} s."
-            )
-    if study.check_trials_per_session:
-        if not available_check_kinds(study):
-            problems.append(
-                f"The study asks for {study.check_trials_per_session} check trials per session "
-                "but no item has check material (a target and a foil of kind noise with a "
-                "'noise' criterion, or of kind sync with a 'synchronization' criterion). Add "
-                "check clips or set check trials per session to 0."
-            )
-    return problems
-
-
-def _version_problems(items: list[Item]) -> list[str]:
-    """Every version of an item must have one byte length and one duration (blinding)."""
-    from studies.stimuli.sizes import item_version_sizes
-
-    problems = []
-    for item in items:
-        sizes = set(item_version_sizes(item).values())
-        if len(sizes) > 1:
-            problems.append(
-                f"Item {item.key!r}: its versions (clips and check clips) differ in size "
-                f"({min(sizes)} to {max(sizes)} bytes), which tells them apart. Run "
-                "generate_clips (it pads them) or launch again before anyone has a trial."
-            )
-        durations = [c.duration_s for c in item.clips.all()]
-        durations += [c.duration_s for c in item.check_clips.all()]
-        if durations and max(durations) - min(durations) > VERSION_DURATION_TOLERANCE_S:
-            problems.append(
-                f"Item {item.key!r}: its versions differ in duration ({min(durations):.3f} to "
-                f"{max(durations):.3f} s); every version must last the same."
-            )
-    return problems
-
-
-def _file_exists(field_file) -> bool:
-    if not field_file:
-        return False
-    try:
-        return Path(field_file.path).is_file()
-    except (ValueError, NotImplementedError):
-        return field_file.storage.exists(field_file.name)
-
-
-def study_closed_message(*, study: Study) -> str:
-    """What a participant is told when the study takes no new work."""
-    if study.status == Study.Status.PAUSED:
-        return "This study is paused. Please come back later."
-    if study.status == Study.Status.CLOSED:
-        return "This study has closed. Thank you for your interest."
-    return "This study is not open."
-
-
-def session_by_token(*, study: Study, token: str) -> Session | None:
-    return (
-        Session.objects.select_related("study", "participant")
-        .filter(study=study, token=token)
-        .first()
-    )
-
-
-def session_by_slug_and_token(*, slug: str, token: str) -> Session | None:
-    """A session of a launched study (not a draft) by its study's slug and its token."""
-    rows = (
-        Session.objects.select_related("study", "participant")
-        .filter(token=token, study__slug=slug)
-        .exclude(study__status=Study.Status.DRAFT)[:1]
-    )
-    return next(iter(rows), None)
-
-
-def session_of(*, study: Study, source: str, external_id: str) -> Session | None:
-    return (
-        Session.objects.select_related("study", "participant")
-        .filter(study=study, participant__source=source, participant__external_id=external_id)
-        .first()
-    )
-
-
-def session_estimated_minutes(*, session: Session) -> int:
-    """A fair estimate of the session's length for the consent page: every version of every
-    trial played once, plus time to answer, plus the screening."""
-    study = session.study
-    durations = list(study.items.values_list("duration_s", flat=True)) or [0.0]
-    mean = sum(durations) / len(durations)
-    from studies.designs import design_of
-
-    design = design_of(study)
-    n_versions = max(1, design.n_versions(study))
-    # Answering: about 20 s for a set of choices; a rating page asks a score per version and
-    # question (about 4 s each).
-    answering = 20.0 + (4.0 * n_versions * study.criteria.count() if design.rated else 0.0)
-    per_trial = n_versions * (mean + 2.0) + answering
-    screening = 180.0 if study.screening else 0.0
-    return max(1, round((session.n_trials * per_trial + screening + 60.0) / 60.0))
-
-
-def trial_slots(*, trial: Trial):
-    return trial.slots.order_by("position")
 
 
 @dataclass
@@ -332,60 +177,6 @@ def _score_text(score: float) -> str:
     return str(int(score)) if float(score).is_integer() else repr(float(score))
 
 
-def study_session_rows(*, study: Study) -> list[dict]:
-    """One row per real session for review: id, participant (source:external id), completed."""
-    return [
-        {
-            "session": s.pk,
-            "participant": f"{s.participant.source}:{s.participant.external_id}",
-            "completed": s.status == Session.Status.COMPLETED,
-        }
-        for s in Session.objects.filter(study=study, simulated=False).select_related("participant")
-    ]
-
-
-def study_missing_trials(*, study: Study) -> int:
-    """Regular trials still needed for every item to reach the target of valid votes (each
-    answered trial gives one vote per criterion), minus those in sessions still under way."""
-    answered = Q(
-        trials__check_kind="",
-        trials__answered_at__isnull=False,
-        trials__session__excluded=False,
-        trials__session__simulated=False,
-    )
-    per_item = Item.objects.filter(study=study).annotate(n=Count("trials", filter=answered))
-    missing = sum(max(0, study.target_votes_per_item - item.n) for item in per_item)
-    under_way = Session.objects.filter(study=study).exclude(
-        status__in=[Session.Status.COMPLETED, Session.Status.SCREENED_OUT]
-    )
-    pending = sum(
-        max(0, s.n_trials - len(s.check_indices) - s.answered)
-        for s in under_way.annotate(
-            answered=Count(
-                "trials", filter=Q(trials__answered_at__isnull=False, trials__check_kind="")
-            )
-        )
-    )
-    return max(0, missing - pending)
-
-
-def generation_job_parts(*, job: GenerationJob) -> list[dict]:
-    """A generation job's progress per system (and its check material), from its tasks."""
-    rows: dict = {}
-    for task in job.tasks.select_related("system").order_by("phase", "id"):
-        what = task.system.name if task.system_id else "check material"
-        row = rows.setdefault(
-            what, {"what": what, "items": 0, "done": 0, "failed": 0, "statuses": {}}
-        )
-        row["items"] += len(task.item_ids)
-        row["done"] += task.done
-        row["failed"] += task.failed
-        row["statuses"][task.status] = row["statuses"].get(task.status, 0) + 1
-    for row in rows.values():
-        row["tasks"] = ", ".join(f"{n} {status}" for status, n in row.pop("statuses").items())
-    return list(rows.values())
-
-
 @dataclass
 class DashboardData:
     """What a study's dashboard shows (studies.dashboard draws it)."""
@@ -480,26 +271,3 @@ def study_dashboard_data(*, study: Study, interim: bool = False) -> DashboardDat
         shares=shares,
         means=means,
     )
-
-
-def study_launch_warnings(*, study: Study) -> list[str]:
-    """What a researcher should confirm before launch, though the study can run: categories
-    with too few items for per-category claims (the reports give them no interval or test)."""
-    from studies.analysis.estimates import MIN_ITEMS_FOR_INTERVAL
-
-    counts = dict(study.items.values_list("category").annotate(n=Count("id")).order_by("category"))
-    total = sum(counts.values())
-    if 0 < total < MIN_ITEMS_FOR_INTERVAL:
-        return [
-            f"only {total} items: the reports will give no interval or test at all (they need "
-            f"at least {MIN_ITEMS_FOR_INTERVAL} items per scope)"
-        ]
-    few = {c: n for c, n in counts.items() if n < MIN_ITEMS_FOR_INTERVAL}
-    if len(counts) < 2 or not few:  # one category: its results are the study's
-        return []
-    listed = ", ".join(f"{c} {n}" for c, n in few.items())
-    return [
-        f"categories with fewer than {MIN_ITEMS_FOR_INTERVAL} items ({listed}): the reports will "
-        "give them no per-category interval or test (plan_study; import more items per "
-        "instrument for per-instrument claims)"
-    ]

@@ -46,3 +46,14 @@ def picked_path(cleaned: dict, choice: str, typed: str, *, what: str) -> str:
     if not value:
         raise forms.ValidationError(f"Pick a {what.lower()} from the list or type its path.")
     return value
+
+
+def media_link(field_file) -> str:
+    """A staff-only preview link to a stored file (the staff media view)."""
+    from django.urls import reverse
+    from django.utils.html import format_html
+
+    if not field_file:
+        return "-"
+    url = reverse("studies:staff_media", args=[field_file.name])
+    return format_html('<a href="{}" target="_blank" rel="noopener">preview</a>', url)

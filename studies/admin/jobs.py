@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from studies.admin_widgets import path_choice_fields, path_choice_fill, picked_path
+from studies.admin.widgets import path_choice_fields, path_choice_fill, picked_path
 from studies.errors import StudyError
 from studies.models import ItemImport, Study, System, TrainingRun
 from studies.stimuli.background import format_seconds, job_cancel, job_progress
