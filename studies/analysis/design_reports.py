@@ -71,12 +71,13 @@ def _p(v) -> str:
 def _header(summary: dict, title: str) -> list[str]:
     ex = summary["exclusions"]
     ck = summary["checklist"]
+    screened = " and post-screening" if "post_screening" in summary else ""
     return [
         f"# {title}" + (f": {summary['study']}" if summary.get("study") else ""),
         "",
         f"Design `{summary['design']}`. {ck['participants']} participants "
-        f"({ck['participants_before_qc']} before quality control), {ck['items']} items; "
-        f"{ex['votes_kept']} of {ex['votes_in']} votes kept after quality control.",
+        f"({ck['participants_before_qc']} before quality control{screened}), {ck['items']} "
+        f"items; {ex['votes_kept']} of {ex['votes_in']} votes kept after quality control.",
         f"Intervals: {ck['interval_method']} (level {summary['settings']['level']:.0%}).",
         "",
     ]
