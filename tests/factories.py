@@ -41,7 +41,7 @@ def build_media_library(root: Path) -> MediaLibrary:
         offset = 0.2 + 0.3 * (i % 3) + 0.05 * (i // 3)  # the first three as they always were
         for v in range(MAX_VOICES):
             name = f"clips/lib-{i}-{v}.mp4"
-            testpattern.make_clip(
+            testpattern.make_clip_at_loudness(
                 root / name, duration_s=CLIP_S, item_offset_s=offset, hue=40 * i, voice=v
             )
             clips[(i, v)] = name

@@ -72,8 +72,10 @@ def make_clip(
     voice: int,
     audio_shift_s: float = 0.0,
     noise: float = 0.0,
+    gain_db: float = 0.0,
 ) -> Path:
-    """One MP4: the item's test card with a voice beeping on (or shifted from) its flashes."""
+    """One MP4: the item's test card with a voice beeping on (or shifted from) its flashes,
+    its audio gained by gain_db."""
     args = [
         "-f",
         "lavfi",
@@ -82,9 +84,8 @@ def make_clip(
         "-f",
         "lavfi",
         "-i",
-        _audio_filter(
-            duration_s, VOICES[voice % len(VOICES)], item_offset_s + audio_shift_s, noise
-        ),
+        _audio_filter(duration_s, VOICES[voice % len(VOICES)], item_offset_s + audio_shift_s, noise)
+        + f",volume={gain_db:.3f}dB",
         "-t",
         f"{duration_s}",
         *_VIDEO,
@@ -107,3 +108,19 @@ def make_silent_video(out: Path, *, duration_s: float, item_offset_s: float, hue
         *_CONTAINER,
     ]
     return run_ffmpeg(args, out)
+
+
+def make_clip_at_loudness(out: Path, *, target_lufs: float = -23.0, **kwargs) -> Path:
+    """make_clip, then made again with the gain that puts its decoded soundtrack at
+    target_lufs (as the platform's own stimuli are: an uploaded clip must be, to pass the
+    launch's preflight)."""
+    import tempfile
+
+    from foley_models.render import ffmpeg, loudness
+    from foley_models.render.audio_io import read_wav
+
+    make_clip(out, **kwargs)
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = ffmpeg.extract_audio(out, Path(tmp) / "a.wav", sample_rate=44100)
+        level = loudness.integrated_lufs(read_wav(wav)[0], 44100)
+    return make_clip(out, gain_db=target_lufs - level, **kwargs)

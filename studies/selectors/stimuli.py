@@ -53,6 +53,13 @@ def study_problems(*, study: Study) -> list[str]:
             if not _file_exists(clip.media):
                 problems.append(f"Clip {item.key!r}/{system.key!r}: its media file is missing.")
     problems += _version_problems(items)
+    for c in clips:
+        preflight = c.provenance.get("preflight", {})
+        if preflight.get("media") == c.media.name:
+            problems += [
+                f"Clip {c.item.key!r}/{c.system.key!r} {problem}."
+                for problem in preflight["problems"]
+            ]
     problems += audit_problems(
         [
             (c.item.key, c.system.key, c.provenance["audio"])

@@ -91,21 +91,33 @@ def _study_equalize_versions(study: Study) -> None:
 
 
 def _study_audit_clips(study: Study) -> None:
-    """Audit the sound of every clip that has no audit of its current file yet
-    (studies.stimuli.audit); a clip that cannot be decoded is recorded as such."""
+    """Audit the sound (studies.stimuli.audit) and preflight the file (studies.stimuli.
+    preflight) of every clip that has no result for its current file yet; a clip that cannot
+    be decoded is recorded as such."""
+    from django.conf import settings
+
     from studies import storage
     from studies.models import Clip
     from studies.stimuli.audit import file_audit
+    from studies.stimuli.preflight import clip_preflight
 
     for clip in Clip.objects.filter(item__study=study):
-        if clip.provenance.get("audio", {}).get("media") == clip.media.name:
+        name = clip.media.name
+        audited = clip.provenance.get("audio", {}).get("media") == name
+        checked = clip.provenance.get("preflight", {}).get("media") == name
+        if audited and checked:
             continue
+        provenance = dict(clip.provenance)
         try:
             with storage.local_copy(clip.media) as path:
-                audit = file_audit(path)
+                if not audited:
+                    provenance["audio"] = {**file_audit(path), "media": name}
+                if not checked:
+                    problems = clip_preflight(path, target_lufs=settings.STIMULUS_LOUDNESS_LUFS)
+                    provenance["preflight"] = {"problems": problems, "media": name}
         except (ValueError, FileNotFoundError) as exc:
-            audit = {"error": str(exc)}
-        clip.provenance = {**clip.provenance, "audio": {**audit, "media": clip.media.name}}
+            provenance["audio"] = {"error": str(exc), "media": name}
+        clip.provenance = provenance
         clip.save(update_fields=["provenance"])
 
 

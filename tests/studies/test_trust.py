@@ -146,12 +146,17 @@ def test_one_check_per_session_tests_noise_or_sync_at_random_and_never_a_regular
 
 
 def _aac_clip(path, voice):
-    """A test-pattern clip with AAC audio, whose size follows its content."""
-    media_patterns.make_clip(path, duration_s=2.0, item_offset_s=0.2, hue=0, voice=voice)
+    """A test-pattern clip with AAC audio, whose size follows its content (faststart and at
+    the target loudness, as the launch's preflight wants)."""
+    media_patterns.make_clip_at_loudness(
+        path, duration_s=2.0, item_offset_s=0.2, hue=0, voice=voice
+    )
     out = path.with_name(path.stem + "-aac.mp4")
     ffmpeg.run_ffmpeg(
-        ["-i", str(path), "-map", "0", "-c:v", "copy", "-c:a", "aac", "-b:a", "96k"], out
-    )
+        ["-i", str(path), "-map", "0", "-c:v", "copy", "-c:a", "aac", "-b:a", "96k",
+         "-movflags", "+faststart"],
+        out,
+    )  # fmt: skip
     return out
 
 
