@@ -21,15 +21,14 @@ from studies.stimuli.checkpoints import checkpoint_register
 from studies.stimuli.items import items_import
 from studies.stimuli.jobs import generation_job_create, generation_job_run
 
-DEMO_SYSTEMS = (
-    ("foley_music", "Foley Music (graph-transformer, MIDI)"),
-    ("samplernn", "SampleRNN"),
-    ("wavenet", "WaveNet"),
-    ("gan", "GAN"),
-)
-# How each system generates in the demo. Foley Music samples with nucleus sampling: a model
-# trained for minutes decodes greedily into few notes, sampling gives it its full voice.
-DEMO_SAMPLING = {"foley_music": {"greedy": False, "top_p": 0.9}}
+# The demo study's set-up is a study file in the repository (studies/study_files.py).
+DEMO_STUDY_FILE = Path(__file__).with_name("demo_study.toml")
+
+
+def _demo_spec(slug: str | None = None):
+    from studies.study_files import parse_study_file
+
+    return parse_study_file(DEMO_STUDY_FILE, slug=slug, check_slug_free=False)
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ def demo_checkpoints(plan: DemoPlan, data: Path, progress=None) -> dict[str, Pat
     """Each system trained by `python -m foley_models train` within the budget; a finished run
     is reused, an interrupted one resumes."""
     paths = {}
-    for system, _ in DEMO_SYSTEMS:
+    for system in (s["key"] for s in _demo_spec().systems):
         # Every knob that changes the data or the training names the folder, so a new plan never
         # reuses checkpoints trained on other data or for other steps.
         run = f"{system}-{plan.preset}-{plan.train_minutes:g}min-{plan.max_steps}steps-{data.name}"
@@ -103,21 +102,14 @@ def demo_study_build(plan: DemoPlan = DemoPlan(), progress=None) -> Study:
     checkpoints = demo_checkpoints(plan, data, progress)
     study = Study.objects.filter(slug=plan.slug).first()
     if study is None:
-        study = services.study_create(
-            title="Demo: which soundtrack fits the performance?",
-            slug=plan.slug,
-            systems=list(DEMO_SYSTEMS),
-            trials_per_session=4,
-            check_trials_per_session=1,
-            target_votes_per_item=10,
-            screening=True,
-        )
+        from studies.study_files import study_from_spec
+
+        study = study_from_spec(_demo_spec(plan.slug))
     for system in study.systems.all():
         if system.checkpoint is None or system.checkpoint.path != str(
             checkpoints[system.key].resolve()
         ):
             system.checkpoint = checkpoint_register(path=checkpoints[system.key])
-            system.sampling = DEMO_SAMPLING.get(system.key, {})
             system.save()
     items = items_import(
         study=study,
