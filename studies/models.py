@@ -808,6 +808,42 @@ class ItemImport(BackgroundJob):
         return f"item import {self.pk} into {self.study.slug} ({self.status})"
 
 
+def clip_import_upload_to(instance: "ClipImport", filename: str) -> str:
+    return _random_name("imports", filename)
+
+
+class ClipImport(BackgroundJob):
+    """A researcher's own clips imported into a study (import_clips, as a background job):
+    from a folder or manifest on the server, or an uploaded zip of such a folder."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="clip_imports")
+    source = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="A folder (videos/, one folder per system, reference/) or a manifest .csv "
+        "on the server; or upload a zip below.",
+    )
+    upload = models.FileField(upload_to=clip_import_upload_to, blank=True)
+    category = models.CharField(
+        max_length=64, blank=True, help_text="Instrument of new items (else the manifest's)."
+    )
+    tolerance_s = models.FloatField(
+        default=0.1,
+        validators=[MinValueValidator(0.0), MaxValueValidator(5.0)],
+        help_text="Seconds a soundtrack may differ from its video (it is fitted with fades).",
+    )
+    keep_system_video = models.BooleanField(
+        default=False, help_text="Keep the picture of systems that give videos."
+    )
+    notes = models.JSONField(default=list, blank=True)  # the plan's problems
+
+    class Meta(BackgroundJob.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"clip import {self.pk} into {self.study.slug} ({self.status})"
+
+
 class TrainingRun(BackgroundJob):
     """One system trained by the project's training loop on a worker (as a background job);
     its best checkpoint is registered when it ends and, if asked, given to a study's system.

@@ -12,7 +12,14 @@ from django.db import transaction
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from studies.models import GenerationJob, GenerationTask, ItemImport, Study, TrainingRun
+from studies.models import (
+    ClipImport,
+    GenerationJob,
+    GenerationTask,
+    ItemImport,
+    Study,
+    TrainingRun,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +73,18 @@ def training_run_task(run_id: int) -> str:
     return f"training run {run_id}: {run.status}"
 
 
+@db_task(retries=0)
+def clip_import_task(job_id: int) -> str:
+    from studies.stimuli.clip_import import clip_import_run  # ffmpeg, numpy: in the worker
+
+    job = clip_import_run(job=ClipImport.objects.select_related("study").get(pk=job_id))
+    return f"clip import {job_id}: {job.status}"
+
+
 def background_job_enqueue(*, job) -> None:
-    """Queue an item import or a training run once its row is committed."""
-    task = {ItemImport: item_import_task, TrainingRun: training_run_task}[type(job)]
+    """Queue an item import, a clip import or a training run once its row is committed."""
+    tasks = {ItemImport: item_import_task, ClipImport: clip_import_task}
+    task = {**tasks, TrainingRun: training_run_task}[type(job)]
     transaction.on_commit(lambda: task(job.pk))
 
 

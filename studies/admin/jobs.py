@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 
 from studies.admin.widgets import path_choice_fields, path_choice_fill, picked_path
 from studies.errors import StudyError
-from studies.models import ItemImport, Study, System, TrainingRun
+from studies.models import ClipImport, ItemImport, Study, System, TrainingRun
 from studies.stimuli.background import format_seconds, job_cancel, job_progress
 from studies.tasks import background_job_enqueue
 
@@ -257,6 +257,54 @@ class ItemImportAdmin(BackgroundJobAdmin):
 
     @admin.display(description="notes")
     def notes_list(self, obj: ItemImport) -> str:
+        if not obj.notes:
+            return "-"
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((n,) for n in obj.notes))
+        )
+
+
+class ClipImportForm(JobForm):
+    source_path = forms.CharField(
+        required=False,
+        label="Folder or manifest on the server",
+        help_text="DIR/videos/<item>.mp4, DIR/<system>/<item>.wav (any audio or video), "
+        "optionally DIR/reference/<item>.wav; or a manifest .csv (item, system, path).",
+    )
+    zip_file = forms.FileField(
+        required=False, label="Or upload a zip", help_text="A zip of such a folder."
+    )
+
+    class Meta:
+        model = ClipImport
+        fields = ["study", "category", "tolerance_s", "keep_system_video"]
+
+    def create_job(self, data: dict):
+        from studies.stimuli.clip_import import clip_import_create
+
+        return clip_import_create(
+            study=data["study"],
+            source=data["source_path"].strip(),
+            upload=data.get("zip_file"),
+            category=data["category"],
+            tolerance_s=data["tolerance_s"],
+            keep_system_video=data["keep_system_video"],
+        )
+
+
+@admin.register(ClipImport)
+class ClipImportAdmin(BackgroundJobAdmin):
+    form = ClipImportForm
+    list_display = ["pk", "study", "status", "progress", "failed", "created_at", "finished_at"]
+    list_filter = ["status", "study"]
+    list_select_related = ["study"]
+    option_fields = ["study", "source", "upload", "category", "tolerance_s", "keep_system_video"]
+    job_readonly_fields = [*BackgroundJobAdmin.job_readonly_fields, "notes_list"]
+    add_fields = ["study", "source_path", "zip_file", "category", "tolerance_s",
+                  "keep_system_video"]  # fmt: skip
+
+    @admin.display(description="problems in the files")
+    def notes_list(self, obj: ClipImport) -> str:
         if not obj.notes:
             return "-"
         return format_html(

@@ -463,3 +463,120 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# --- as a background job (the admin's "Import clips") ------------------------------------------
+
+
+def clip_import_create(*, study: Study, source: str = "", upload=None, **options):
+    """A queued clip import of a server-side folder or manifest, or of an uploaded zip; the
+    source is checked now (the worker reads the files)."""
+    from studies.models import ClipImport
+    from studies.stimuli.background import job_refuse_if_active
+
+    if bool(source) == bool(upload):
+        raise StudyError("Give a folder or manifest on the server, or upload a zip (one of them).")
+    if source and not Path(source).exists():
+        raise StudyError(f"{source}: no such folder or manifest on the server")
+    if upload is not None:
+        import zipfile
+
+        if not zipfile.is_zipfile(upload):
+            raise StudyError(f"{upload.name}: not a zip file")
+        upload.seek(0)
+    job_refuse_if_active(study.clip_imports.all(), what="clip import")
+    job = ClipImport(study=study, source=str(Path(source).resolve()) if source else "", **options)
+    if upload is not None:
+        job.upload.save("upload.zip", upload, save=False)
+    job.save()
+    return job
+
+
+MAX_UNZIPPED_BYTES = 50 * 2**30
+
+
+def unzip_safely(archive: Path, into: Path) -> Path:
+    """Extract a zip of an import folder; refuses absolute paths, '..', links and archives
+    that unpack to more than MAX_UNZIPPED_BYTES. Returns the folder holding videos/ (the zip's
+    root, or its one top folder)."""
+    import stat
+    import zipfile
+
+    with zipfile.ZipFile(archive) as zf:
+        members = zf.infolist()
+        if sum(m.file_size for m in members) > MAX_UNZIPPED_BYTES:
+            raise StudyError("the zip unpacks to more than 50 GiB")
+        for m in members:
+            parts = Path(m.filename).parts
+            link = (m.external_attr >> 16) & 0o170000 == stat.S_IFLNK
+            if m.filename.startswith("/") or ".." in parts or link:
+                raise StudyError(f"the zip holds an unsafe entry {m.filename!r}")
+        zf.extractall(into)
+    if (into / VIDEOS).is_dir():
+        return into
+    folders = [p for p in into.iterdir() if p.is_dir() and not p.name.startswith("__MACOSX")]
+    if len(folders) == 1 and (folders[0] / VIDEOS).is_dir():
+        return folders[0]
+    return into
+
+
+def clip_import_run(*, job):
+    """Run a queued clip import in this process (the worker's task)."""
+    from django.utils import timezone
+
+    from studies.models import ClipImport
+    from studies.stimuli.background import JobCancelled, job_raise_if_cancelled
+
+    Status = ClipImport.Status
+    claimed = ClipImport.objects.filter(pk=job.pk, status=Status.QUEUED).update(
+        status=Status.RUNNING, started_at=timezone.now()
+    )
+    job.refresh_from_db()
+    if not claimed:
+        return job
+
+    def progress(done: int, total: int) -> None:
+        ClipImport.objects.filter(pk=job.pk).update(done=done, total=total)
+        job_raise_if_cancelled(job)
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="clip-import-") as tmp:
+            source = Path(job.source) if job.source else None
+            if source is None:
+                from studies import storage
+
+                with storage.local_copy(job.upload) as archive:
+                    source = unzip_safely(archive, Path(tmp))
+            found = plan(
+                study=job.study,
+                source=source,
+                category=job.category,
+                tolerance_s=job.tolerance_s,
+                keep_system_video=job.keep_system_video,
+            )
+            ClipImport.objects.filter(pk=job.pk).update(notes=found.problems)
+            outcome = run(found, progress=progress)
+    except JobCancelled:
+        pass
+    except StudyError as exc:
+        ClipImport.objects.filter(pk=job.pk).update(
+            status=Status.FAILED, finished_at=timezone.now(), message=exc.message
+        )
+    else:
+        errors = [{"error": f} for f in outcome.failed]
+        problems = len(found.problems)
+        ClipImport.objects.filter(pk=job.pk).update(
+            status=Status.DONE_WITH_ERRORS if (errors or problems) else Status.DONE,
+            finished_at=timezone.now(),
+            done=outcome.imported + outcome.skipped,
+            failed=len(errors),
+            errors=errors,
+            notes=found.problems,
+            message=(
+                f"{outcome.imported} clips imported, {outcome.skipped} already there, "
+                f"{len(errors)} failed, {problems} problems in the files (see the notes); "
+                f"{outcome.items_created} items and {outcome.systems_created} systems created"
+            ),
+        )
+    job.refresh_from_db()
+    return job

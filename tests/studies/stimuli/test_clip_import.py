@@ -128,3 +128,52 @@ def test_a_manifest_cuts_windows_and_names_bad_rows(tmp_path, settings, capsys):
     item = Item.objects.get(key="w1")
     assert item.category == "violin" and abs(item.duration_s - 2.0) < 1e-6
     assert Clip.objects.filter(item=item).count() == 2
+
+
+def test_the_admin_imports_an_uploaded_zip_as_a_background_job(
+    folder, settings, tmp_path, admin_client
+):
+    import shutil
+    import zipfile
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from studies.models import ClipImport
+    from studies.stimuli.clip_import import clip_import_run
+
+    study = _study(settings, tmp_path)
+    archive = shutil.make_archive(str(tmp_path / "mine"), "zip", folder.parent, folder.name)
+    page = admin_client.get(f"/admin/studies/study/{study.pk}/change/").content.decode()
+    assert "Import clips" in page
+    upload = SimpleUploadedFile("mine.zip", Path(archive).read_bytes(), "application/zip")
+    data = {"study": study.pk, "source_path": "", "zip_file": upload, "category": "cello",
+            "tolerance_s": "0.1"}  # fmt: skip
+    response = admin_client.post("/admin/studies/clipimport/add/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    job = clip_import_run(job=ClipImport.objects.get())
+    assert job.status == ClipImport.Status.DONE_WITH_ERRORS, job.message
+    assert "5 clips imported" in job.message and len(job.notes) == 3
+    assert any("it-d/sys_y: missing" in n for n in job.notes)
+    assert Item.objects.filter(category="cello").count() == 4
+    page = admin_client.get(f"/admin/studies/clipimport/{job.pk}/change/").content.decode()
+    assert "it-c/sys_x: cannot be decoded" in page
+    # A zip that would write outside its folder is refused before anything is imported.
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("../escape.txt", "x")
+    bad = SimpleUploadedFile("evil.zip", evil.read_bytes(), "application/zip")
+    data.update(zip_file=bad)
+    admin_client.post("/admin/studies/clipimport/add/", data)
+    job = clip_import_run(job=ClipImport.objects.order_by("-pk").first())
+    assert job.status == ClipImport.Status.FAILED and "unsafe entry '../escape.txt'" in job.message
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_the_admin_form_needs_exactly_one_source(settings, tmp_path, admin_client):
+    study = _study(settings, tmp_path)
+    data = {"study": study.pk, "source_path": "", "category": "", "tolerance_s": "0.1"}
+    response = admin_client.post("/admin/studies/clipimport/add/", data)
+    assert b"Give a folder or manifest on the server, or upload a zip" in response.content
+    data["source_path"] = str(tmp_path / "nowhere")
+    response = admin_client.post("/admin/studies/clipimport/add/", data)
+    assert b"no such folder or manifest on the server" in response.content
