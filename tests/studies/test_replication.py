@@ -51,8 +51,8 @@ def test_the_package_has_no_recruiter_ids_and_reproduces_the_analysis(tmp_path, 
     assert config["design"] == "best_of" and len(config["systems"]) == 4
 
     # analyze on the package gives the study's own summary (participants aside: pseudonyms).
-    call_command("analyze", "--votes", str(out / "votes.csv"), "--out", str(tmp_path / "re"),
-                 "--bootstrap", "300")  # fmt: skip
+    call_command("analyze", "--votes", str(out), "--out", str(tmp_path / "re"),
+                 "--bootstrap", "300")  # the package's folder: its votes.csv  # fmt: skip
     call_command("analyze", "rep", "--out", str(tmp_path / "own"), "--bootstrap", "300")
     again, own = (
         _summary(tmp_path / "re" / "summary.json"),

@@ -20,7 +20,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("study", nargs="?", help="the study's slug (or use --votes)")
-        parser.add_argument("--votes", type=Path, help="a votes CSV instead of a study")
+        parser.add_argument(
+            "--votes",
+            type=Path,
+            help="a votes CSV instead of a study (or a replication package's folder: its "
+            "votes.csv)",
+        )
         parser.add_argument(
             "--study-file",
             type=Path,
@@ -53,6 +58,8 @@ class Command(BaseCommand):
         if options["bootstrap"] < 100:
             raise CommandError("--bootstrap must be at least 100")
         info = None
+        if options["votes"] and options["votes"].is_dir():
+            options["votes"] = options["votes"] / "votes.csv"  # a replication package
         if options["study"]:
             study = get_study(options["study"])
             info = study_info(study=study)

@@ -26,10 +26,10 @@ def _tone(path: Path, hz: float, seconds: float = 2.0):
     _ff("-f", "lavfi", "-i", f"sine=frequency={hz}:duration={seconds}", "-ar", "44100", path)
 
 
-def _video(path: Path, hz: float, seconds: float = 2.0):
+def _video(path: Path, hz: float, seconds: float = 2.0, pattern: str = "testsrc"):
     path.parent.mkdir(parents=True, exist_ok=True)
     _ff(
-        "-f", "lavfi", "-i", f"testsrc=duration={seconds}:size=160x120:rate=25",
+        "-f", "lavfi", "-i", f"{pattern}=duration={seconds}:size=160x120:rate=25",
         "-f", "lavfi", "-i", f"sine=frequency={hz}:duration={seconds}", "-shortest",
         "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", path,
     )  # fmt: skip
@@ -45,7 +45,7 @@ def folder(tmp_path):
     _tone(root / "sys_x" / "it-b.wav", 320)
     _tone(root / "sys_y" / "it-b.mp3", 330, seconds=3.5)  # another length
     (root / "sys_x" / "it-c.wav").write_bytes(b"RIFF\x00\x00not really a wave file" * 10)
-    _video(root / "sys_y" / "it-c.mp4", 350)  # a system that gives videos
+    _video(root / "sys_y" / "it-c.mp4", 350, pattern="testsrc2")  # a system giving videos
     _tone(root / "sys_x" / "it-d.wav", 360)  # it-d has no sys_y file
     return root
 
@@ -177,3 +177,25 @@ def test_the_admin_form_needs_exactly_one_source(settings, tmp_path, admin_clien
     data["source_path"] = str(tmp_path / "nowhere")
     response = admin_client.post("/admin/studies/clipimport/add/", data)
     assert b"no such folder or manifest on the server" in response.content
+
+
+def test_keep_system_video_keeps_a_systems_own_picture(folder, settings, tmp_path):
+    import hashlib
+
+    _study(settings, tmp_path)
+    call_command("import_clips", "mine", str(folder), "--category", "piano", "--keep-system-video")
+
+    def picture(clip) -> str:
+        out = tmp_path / f"v-{clip.pk}.h264"
+        _ff("-i", settings.MEDIA_ROOT / clip.media.name, "-map", "0:v:0", "-c", "copy", out)
+        return hashlib.sha256(out.read_bytes()).hexdigest()
+
+    own = Clip.objects.get(item__key="it-c", system__key="sys_y")
+    assert own.provenance["picture"] == "system"
+    other = Clip.objects.get(item__key="it-a", system__key="sys_y")
+    assert other.provenance["picture"] == "item"  # an audio file: the item's picture
+    # it-c's other clip (sys_x) is corrupt and not imported: compare with another item's
+    # clip, whose picture is the same test card as it-c's video.
+    item_video = Clip.objects.get(item__key="it-b", system__key="sys_x")
+    assert picture(own) != picture(item_video)
+    assert picture(other) == picture(Clip.objects.get(item__key="it-a", system__key="sys_x"))
