@@ -8,6 +8,8 @@ analysis, in one folder (`manage.py export_study`).
     votes.study.json     the study file `analyze --votes` reads beside the votes
     stimuli.csv          every item x system clip: media sha256, duration, loudness, provenance
     sessions.csv         every session, pseudonymised: status, excluded by review, trials
+    qc.csv               the review and quality-control decision per session (approve or
+                         reject, paid, votes used, failed checks, reasons)
     analysis/            what `analyze` wrote from these votes (summary.json, tables, figures)
     media/               with --with-media: the stimulus files, named by their sha256
 
@@ -38,6 +40,8 @@ Study `{slug}`, design `{design}`, exported {exported}.
 - `stimuli.csv`: every clip ({n_clips}): item, system, sha256 of the file raters received,
   duration, loudness and how it was made.
 - `sessions.csv`: every session ({n_sessions}): status, whether review excluded it, trials.
+- `qc.csv`: the review and quality-control decision per session (approve or reject, paid,
+  votes used, failed check trials, the reasons), by the study's rules.
 - `analysis/`: the analysis of these votes (`summary.json`, tables, figures, `report.md`).
 {media}
 **Participants are pseudonymised**: P0001, P0002, ... No recruiter identity (Prolific or
@@ -172,6 +176,20 @@ def export_study(
         columns=["participant", "source", "status", "excluded", "trials", "started_at",
                  "completed_at"],
     ).to_csv(out / "sessions.csv", index=False)  # fmt: skip
+    if not include_simulated:
+        from studies.recruiting import study_decisions
+
+        decisions = study_decisions(study=study)
+        qc_rows = [
+            {
+                "participant": names[key],
+                **{k: d[k] for k in ("decision", "pay", "use", "failed_checks", "regular_votes",
+                                     "reasons")},
+            }
+            for key, d in sorted(decisions.items(), key=lambda kv: names.get(kv[0], ""))
+            if key in names
+        ]  # fmt: skip
+        pd.DataFrame(qc_rows).to_csv(out / "qc.csv", index=False)
     if rows:
         design = design_of(study)
         votes = votes_from_rows(rows)

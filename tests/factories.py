@@ -103,7 +103,10 @@ def make_study(
                 system=system,
                 media=name,
                 duration_s=CLIP_S,
-                provenance={"audio": library_audit(str(settings.MEDIA_ROOT), name)},
+                provenance={
+                    "audio": library_audit(str(settings.MEDIA_ROOT), name),
+                    "preflight": library_preflight(str(settings.MEDIA_ROOT), name),
+                },
             )
         if with_checks:
             for kind in (CheckKind.NOISE, CheckKind.SYNC):
@@ -127,6 +130,18 @@ def library_audit(root: str, name: str) -> dict:
 
     path = Path(root) / name
     return {**file_audit(path), "media": name} if path.is_file() else {}
+
+
+@functools.cache
+def library_preflight(root: str, name: str) -> dict:
+    """The launch preflight of a library clip, once per run (as the launch keeps it)."""
+    from studies.stimuli.preflight import clip_preflight
+
+    path = Path(root) / name
+    if not path.is_file():
+        return {}
+    problems = clip_preflight(path, target_lufs=settings.STIMULUS_LOUDNESS_LUFS)
+    return {"problems": problems, "media": name}
 
 
 def play_all(session, trial, *, now):

@@ -28,7 +28,7 @@ A, B, C, D = SYSTEM_KEYS[:4]
         (
             "real_or_generated",
             dict(roles=("reference",), check_trials_per_session=0),
-            f"{A}=0.4,{B}=0.4,{C}=0.1,{D}=0.1",
+            f"{A}=0.45,{B}=0.45,{C}=0.02,{D}=0.08",
             lambda s: s["real"]["all"][B]["judged_real"] > s["real"]["all"][C]["judged_real"],
         ),
         (
@@ -43,7 +43,7 @@ A, B, C, D = SYSTEM_KEYS[:4]
             f"{A}=97,{B}=20,{C}=70,{D}=50",
             lambda s: (
                 s["overall"]["all"][C]["mean"] > s["overall"]["all"][D]["mean"]
-                and s["post_screening"]["participants_screened"] == 12
+                and s["post_screening"]["participants_screened"] == 8
             ),
         ),
     ],
@@ -53,12 +53,12 @@ def test_dry_run_then_analysis_recovers_the_simulated_ordering(
 ):
     study = make_study(slug=f"dry-{design}", design=design, trials_per_session=3, **options)
     call_command(
-        "simulate_raters", study.slug, "--participants", "12", "--preferences", preferences,
-        "--seed", "3",
+        "simulate_raters", study.slug, "--participants", "8", "--preferences", preferences,
+        "--seed", "3", *(["--rating-sd", "3"] if design == "mushra" else []),
     )  # fmt: skip
     out = tmp_path / "out"
     call_command(
-        "analyze", study.slug, "--include-simulated", "--out", str(out), "--bootstrap", "200"
+        "analyze", study.slug, "--include-simulated", "--out", str(out), "--bootstrap", "100"
     )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["design"] == design
@@ -72,7 +72,7 @@ def test_dry_run_then_analysis_recovers_the_simulated_ordering(
     votes = tmp_path / "votes.csv"
     call_command("export_votes", study.slug, "--out", str(votes), "--include-simulated")
     again = tmp_path / "again"
-    call_command("analyze", "--votes", str(votes), "--out", str(again), "--bootstrap", "200")
+    call_command("analyze", "--votes", str(votes), "--out", str(again), "--bootstrap", "100")
     first = json.loads((again / "summary.json").read_text())
     criterion = "real" if design == "real_or_generated" else "overall"
     assert first[criterion]["all"] == summary[criterion]["all"]

@@ -35,7 +35,9 @@ def test_the_package_has_no_recruiter_ids_and_reproduces_the_analysis(tmp_path, 
     call_command("export_study", "rep", "--out", str(out), "--with-media", "--bootstrap", "300")
     files = {p.name for p in out.iterdir()}
     assert files >= {"README.md", "study.json", "votes.csv", "votes.study.json", "stimuli.csv",
-                     "sessions.csv", "analysis", "media"}  # fmt: skip
+                     "sessions.csv", "qc.csv", "analysis", "media"}  # fmt: skip
+    qc = pd.read_csv(out / "qc.csv")
+    assert len(qc) == 10 and set(qc["decision"]) <= {"approve", "reject"}
     everything = "".join(
         p.read_text(errors="replace") for p in out.rglob("*") if p.is_file() and p.suffix != ".mp4"
     )

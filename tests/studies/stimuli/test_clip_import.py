@@ -35,9 +35,9 @@ def _video(path: Path, hz: float, seconds: float = 2.0, pattern: str = "testsrc"
     )  # fmt: skip
 
 
-@pytest.fixture
-def folder(tmp_path):
-    root = tmp_path / "mine"
+@pytest.fixture(scope="module")
+def _made_folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("import") / "mine"
     for n, item in enumerate(("it-a", "it-b", "it-c", "it-d")):
         _video(root / "videos" / f"{item}.mp4", 200 + 10 * n)
     _tone(root / "sys_x" / "it-a.wav", 300)
@@ -48,6 +48,14 @@ def folder(tmp_path):
     _video(root / "sys_y" / "it-c.mp4", 350, pattern="testsrc2")  # a system giving videos
     _tone(root / "sys_x" / "it-d.wav", 360)  # it-d has no sys_y file
     return root
+
+
+@pytest.fixture
+def folder(_made_folder, tmp_path):
+    """A fresh copy for each test (one of them fills the gaps)."""
+    import shutil
+
+    return Path(shutil.copytree(_made_folder, tmp_path / "mine"))
 
 
 def _study(settings, tmp_path):
