@@ -19,7 +19,6 @@ bootstrap codes participants in sorted order) and reproduces its figures; no rec
 identity (Prolific or MTurk id, local code) is written anywhere in the package.
 """
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -95,15 +94,6 @@ def pseudonyms(study: Study, *, include_simulated: bool = False) -> dict[str, st
     return {value: f"P{n:0{width}d}" for n, value in enumerate(ids, start=1)}
 
 
-def _sha256(field_file) -> str:
-    digest = hashlib.sha256()
-    with field_file.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    field_file.close()
-    return digest.hexdigest()
-
-
 def export_study(
     *,
     study: Study,
@@ -139,7 +129,7 @@ def export_study(
     if with_media:
         (out / "media").mkdir()
     for clip in Clip.objects.filter(item__study=study).select_related("item", "system"):
-        digest = _sha256(clip.media)
+        digest = storage.sha256_of(clip.media)
         stimuli.append(
             {
                 "item": clip.item.key,

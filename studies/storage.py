@@ -123,3 +123,21 @@ def signed_url(field_file, *, expire_s: int | None = None) -> str:
         parameters={"ResponseCacheControl": f"private, max-age={expire}"},
         expire=expire,
     )
+
+
+def sha256_of(source) -> str:
+    """The sha256 of a file: a path, or a stored FieldFile (read in 1 MiB blocks)."""
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256()
+    if isinstance(source, (str, Path)):
+        handle = open(source, "rb")  # noqa: SIM115 (closed below)
+    else:
+        handle = source.open("rb")
+    try:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    finally:
+        handle.close()
+    return digest.hexdigest()

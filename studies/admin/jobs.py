@@ -21,6 +21,13 @@ from studies.tasks import background_job_enqueue
 POLL_MS = 2000
 
 
+def _notes_html(notes: list[str]) -> str:
+    """A job's notes (an import's problems) as a list for its page."""
+    if not notes:
+        return "-"
+    return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((n,) for n in notes)))
+
+
 class JobForm(forms.ModelForm):
     """A job's add form: cleaning creates the job (the create function checks every option), so
     a StudyError is a form error naming the problem and nothing is queued."""
@@ -255,13 +262,7 @@ class ItemImportAdmin(BackgroundJobAdmin):
     add_fields = ["study", "dataset", "dataset_path", "split", "per_category", "duration_s",
                   "categories_text"]  # fmt: skip
 
-    @admin.display(description="notes")
-    def notes_list(self, obj: ItemImport) -> str:
-        if not obj.notes:
-            return "-"
-        return format_html(
-            "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((n,) for n in obj.notes))
-        )
+    notes_list = admin.display(description="notes")(lambda self, obj: _notes_html(obj.notes))
 
 
 class ClipImportForm(JobForm):
@@ -303,13 +304,9 @@ class ClipImportAdmin(BackgroundJobAdmin):
     add_fields = ["study", "source_path", "zip_file", "category", "tolerance_s",
                   "keep_system_video"]  # fmt: skip
 
-    @admin.display(description="problems in the files")
-    def notes_list(self, obj: ClipImport) -> str:
-        if not obj.notes:
-            return "-"
-        return format_html(
-            "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((n,) for n in obj.notes))
-        )
+    notes_list = admin.display(description="problems in the files")(
+        lambda self, obj: _notes_html(obj.notes)
+    )
 
 
 class TrainingRunForm(_DatasetFormMixin, JobForm):

@@ -21,7 +21,6 @@ repeated or resumed; one bad file is reported and the rest go on.
 """
 
 import csv
-import hashlib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from django.db import transaction
 
 from foley_models.render import ffmpeg
 from foley_models.render.audio_io import read_wav
+from studies import storage
 from studies.errors import StudyError
 from studies.models import Clip, Item, Study, System, SystemRole, key_validator
 from studies.stimuli import audit
@@ -183,7 +183,7 @@ def _check_files(result: Plan, progress) -> None:
         if not s.path.is_file():
             s.problem = f"no such file {s.path}"
             continue
-        s.sha256 = _sha256(s.path)
+        s.sha256 = storage.sha256_of(s.path)
         try:
             if s.system == VIDEOS:
                 ffmpeg.frame_rate(s.path)  # a video stream is needed
@@ -358,9 +358,7 @@ def _items_ensure(plan_: Plan, videos: list[Source], outcome: Outcome) -> dict[s
 def _reference_store(item: Item, s: Source) -> bool:
     """The item's recording from the import (unless it is already the same file); True when
     it changed."""
-    from studies.stimuli.generation import _file_sha256
-
-    if item.reference_audio and _file_sha256(item.reference_audio) == s.sha256:
+    if item.reference_audio and storage.sha256_of(item.reference_audio) == s.sha256:
         return False
     with s.path.open("rb") as handle:
         item.reference_audio.save(f"r{s.path.suffix.lower()}", File(handle), save=True)
@@ -391,7 +389,7 @@ def _recording_clips(work: _Work, study: Study, items: dict, changed: set, outco
                 provenance = {
                     "role": system.role,
                     "made_from": "reference recording",
-                    "reference_sha256": generation._file_sha256(item.reference_audio),
+                    "reference_sha256": storage.sha256_of(item.reference_audio),
                     **params,
                 }
                 generation._store(work, item, audio, provenance, system=system)
@@ -455,14 +453,6 @@ def _decode(path: Path, rate: int) -> np.ndarray:
     with tempfile.TemporaryDirectory(prefix="decode-") as tmp:
         wav = ffmpeg.extract_audio(Path(path), Path(tmp) / "a.wav", sample_rate=rate)
         return read_wav(wav)[0]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --- as a background job (the admin's "Import clips") ------------------------------------------
@@ -543,8 +533,6 @@ def clip_import_run(*, job):
         with tempfile.TemporaryDirectory(prefix="clip-import-") as tmp:
             source = Path(job.source) if job.source else None
             if source is None:
-                from studies import storage
-
                 with storage.local_copy(job.upload) as archive:
                     source = unzip_safely(archive, Path(tmp))
             found = plan(

@@ -250,7 +250,7 @@ def _run_recording(run: _Run, system: System, items: list[Item]) -> None:
                 **provenance_of_run(run),
                 "role": system.role,
                 "made_from": origin,
-                "reference_sha256": _file_sha256(item.reference_audio),
+                "reference_sha256": storage.sha256_of(item.reference_audio),
                 **params,
             }
             _store(run, item, audio, provenance, system=system)
@@ -259,15 +259,6 @@ def _run_recording(run: _Run, system: System, items: list[Item]) -> None:
             if transient(exc):
                 raise
             run.advance(failed=failure(item, system, exc))
-
-
-def _file_sha256(field_file) -> str:
-    digest = hashlib.sha256()
-    with field_file.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    field_file.close()
-    return digest.hexdigest()
 
 
 def _empty_cuda_cache() -> None:
