@@ -1,5 +1,6 @@
 """Forms only clean and convert participant input; they decide nothing."""
 
+import math
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -96,6 +97,25 @@ class ScreeningEventForm(_ClientReport):
 class DeviceForm(forms.Form):
     width = forms.IntegerField(min_value=0, max_value=100_000)
     height = forms.IntegerField(min_value=0, max_value=100_000)
+
+
+LATENCY_FIELDS = ("flashes", "visual_taps", "beeps", "audio_taps")
+
+
+def parse_latency_report(post) -> dict[str, list[float]]:
+    """The latency check's times (comma-separated ms on the page's clock); errors name the
+    field."""
+    report = {}
+    for name in LATENCY_FIELDS:
+        text = post.get(name, "").strip()
+        try:
+            values = [float(v) for v in text.split(",")] if text else []
+        except ValueError:
+            raise InputError(f"The latency check's {name!r} must be numbers.") from None
+        if len(values) > 80 or not all(math.isfinite(v) for v in values):
+            raise InputError(f"The latency check's {name!r} is not readable.")
+        report[name] = values
+    return report
 
 
 _SCREEN_TOKEN = re.compile(r"^r-([A-Za-z0-9_\-]{8,64})$")

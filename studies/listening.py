@@ -87,3 +87,76 @@ def judge(
 def answer_too_soon(*, durations_s: list[float], server_elapsed_s: float) -> bool:
     """An answer before the sum of the versions' durations passed since the page was served."""
     return server_elapsed_s < sum(durations_s) - SLACK_S * len(durations_s)
+
+
+# --- Audible time, for the switching player and for every player's telemetry -------------
+#
+# Events in the order the page sent them: (position, kind, client_ms, media_time). A segment
+# opens at a `play`, `switch` or `tick` of a version and closes at the next event that stops
+# or changes what is heard; it credits the version with the media time that passed, never
+# more than the participant's clock says passed (a media time that jumps ahead, a seek the
+# page did not report, a clock that runs backwards credit nothing extra). Muted time credits
+# nothing. With one shared timeline (the switching player: one video, every soundtrack on it)
+# only one version is open at a time and any event closes it; with separate videos each
+# version's events close only its own segment.
+OPENERS = ("play", "switch", "tick")
+STOPPERS = ("pause", "stall", "ended", "seek", "error")
+
+
+def audible_ms(events, *, shared_timeline: bool) -> dict[int, float]:
+    """Milliseconds each position was audible, from its events (rules above)."""
+    heard: dict[int, float] = {}
+    opened: dict[int, tuple] = {}  # position -> (client_ms, media_time, muted)
+    muted = False
+
+    def close(position, client_ms, media_time):
+        start = opened.pop(position, None)
+        if start is None or start[2] or None in (client_ms, media_time, start[0], start[1]):
+            return
+        credit = min((media_time - start[1]) * 1000.0, float(client_ms - start[0]))
+        heard[position] = heard.get(position, 0.0) + max(0.0, credit)
+
+    for position, kind, client_ms, media_time in events:
+        if shared_timeline:
+            targets = list(opened)
+        else:
+            targets = [position] if position in opened else []
+        if kind in OPENERS or kind in STOPPERS or kind in ("mute", "unmute"):
+            for p in targets:
+                close(p, client_ms, media_time)
+        if kind == "mute":
+            muted = True
+        elif kind == "unmute":
+            muted = False
+        if kind in OPENERS:
+            opened[position] = (client_ms, media_time, muted)
+        elif kind in ("mute", "unmute"):
+            for p in targets:  # still playing, now (un)muted
+                opened[p] = (client_ms, media_time, muted)
+    return heard
+
+
+def switch_heard(
+    *,
+    audible: dict[int, float],
+    durations_s: dict[int, float],
+    already: set[int],
+    fraction: float,
+    server_elapsed_s: float,
+) -> set[int]:
+    """Positions the switching player has now heard: audible for `fraction` of their duration
+    (minus the slack), and, as rule 4 above, no more listening claimed in all than the time
+    that passed on the server's clock since the page was served."""
+    heard = set(already)
+    claimed = sum(fraction * durations_s[p] for p in heard)
+    for position in sorted(durations_s):
+        if position in heard:
+            continue
+        needed = fraction * durations_s[position]
+        if audible.get(position, 0.0) < (needed - SLACK_S) * 1000:
+            continue
+        if server_elapsed_s < claimed + needed - SLACK_S * (len(heard) + 1):
+            continue
+        heard.add(position)
+        claimed += needed
+    return heard

@@ -180,6 +180,56 @@ class Study(models.Model):
         help_text="Let people without a recruiter identity (no Prolific or MTurk parameters) "
         "start with a local code. Turn off for a paid crowd study.",
     )
+    player = models.CharField(
+        max_length=10,
+        choices=[
+            ("separate", "Separate videos, one after another"),
+            ("switch", "One video, soundtracks switched in place"),
+        ],
+        default="separate",
+        help_text="How a trial with several versions plays: each version as its own video, "
+        "or one muted video with every soundtrack decoded up front and switched in place "
+        "(keys 1-N) while it plays.",
+    )
+    switch_heard_fraction = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0.1), MaxValueValidator(1.0)],
+        help_text="Switching player: a version counts as heard once it was audible for this "
+        "fraction of the item's duration in total (1.0 = the whole duration).",
+    )
+    latency_check = models.BooleanField(
+        default=False,
+        help_text="In screening: a tap-along task (flashes, then beeps) that estimates the "
+        "rater's audio delay against the picture (Bluetooth headphones add 100-300 ms).",
+    )
+    max_av_delay_ms = models.PositiveIntegerField(
+        default=0,
+        validators=[MaxValueValidator(1000)],
+        help_text="Raters whose estimated audio delay is above this are left out of the "
+        "synchronization criterion by analysis (0 = keep everyone). ITU-R BT.1359 puts the "
+        "detection threshold near 125 ms of late audio.",
+    )
+    latency_screen_out = models.BooleanField(
+        default=False,
+        help_text="Screen out raters above the delay threshold from the whole study instead.",
+    )
+    latency_compensate = models.BooleanField(
+        default=True,
+        help_text="Switching player: play each soundtrack earlier by the rater's measured "
+        "delay, so that it reaches their ears in sync with the picture.",
+    )
+    qc_min_heard_fraction = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Analysis leaves out trials where some version was audible for less than "
+        "this fraction of its duration (0 = no such rule).",
+    )
+    qc_max_hidden_seconds = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0)],
+        help_text="Analysis leaves out trials whose page was hidden (another tab or window) "
+        "for longer than this (0 = no such rule).",
+    )
     max_skipped_trials = models.PositiveIntegerField(
         default=2,
         help_text="Trials a participant may skip because a video would not load; one more ends "
@@ -421,6 +471,8 @@ class Session(models.Model):
     user_agent = models.CharField(max_length=400, blank=True)
     # A keyed hash of the client address (never the address): rate limits per address.
     client_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    # The latency check's estimate of how late this rater hears sound against the picture.
+    av_delay_ms = models.FloatField(null=True, blank=True, editable=False)
     simulated = models.BooleanField(
         default=False,
         editable=False,
@@ -455,6 +507,9 @@ class Trial(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
     # A version would not load after retries: the rater skipped, the trial is unusable.
     skipped_at = models.DateTimeField(null=True, blank=True)
+    # Playback telemetry, stored with the answer (studies.telemetry): what the page measured
+    # (hidden time, sync offsets, ...) and what the server counted from the events.
+    telemetry = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["session_id", "index"]
@@ -494,6 +549,8 @@ class TrialSlot(models.Model):
     played_to_end_at = models.DateTimeField(null=True, blank=True)
     heard_from_ms = models.BigIntegerField(null=True, blank=True)
     heard_to_ms = models.BigIntegerField(null=True, blank=True)
+    # Telemetry: how long the version was audible (playing, unmuted), from the page's events.
+    heard_ms = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["trial_id", "position"]
@@ -565,6 +622,11 @@ class PlaybackEvent(models.Model):
         PAUSE = "pause", "Paused"
         STALL = "stall", "Stalled (buffering)"
         ERROR = "error", "Failed to load"
+        SWITCH = "switch", "Switched to this version (switching player)"
+        SEEK = "seek", "Seeked (the event's media time is where from)"
+        MUTE = "mute", "Muted"
+        UNMUTE = "unmute", "Unmuted"
+        TICK = "tick", "Still playing (a checkpoint of the switching player)"
 
     slot = models.ForeignKey(TrialSlot, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=10, choices=Kind.choices)

@@ -11,8 +11,16 @@ writes it back, and a round trip gives the same study.
     trials = 8                       # max_skipped_trials, allow_no_preference,
     checks = 2                       # versions_per_trial
 
+    [player]                         # kind: separate (a video per version) or switch
+    kind = "switch"                  # (one video, soundtracks switched); heard_fraction
+
+    [latency]                        # the latency check in screening: enabled,
+    enabled = true                   # max_delay_ms, screen_out, compensate
+    max_delay_ms = 150
+
     [qc]                             # max_failed_checks, min_trial_seconds,
-    min_trial_seconds = 2.0          # max_same_slot_share, require_played_all
+    min_trial_seconds = 2.0          # max_same_slot_share, require_played_all,
+                                     # min_heard_fraction, max_hidden_seconds
 
     [screening]                      # enabled, headphone_trials, headphone_min_correct
     enabled = true
@@ -67,11 +75,23 @@ SECTIONS: dict[str, dict[str, tuple[str, type]]] = {
         "allow_no_preference": ("allow_no_preference", bool),
         "versions_per_trial": ("versions_per_trial", int),
     },
+    "player": {
+        "kind": ("player", str),
+        "heard_fraction": ("switch_heard_fraction", float),
+    },
+    "latency": {
+        "enabled": ("latency_check", bool),
+        "max_delay_ms": ("max_av_delay_ms", int),
+        "screen_out": ("latency_screen_out", bool),
+        "compensate": ("latency_compensate", bool),
+    },
     "qc": {
         "max_failed_checks": ("qc_max_failed_checks", int),
         "min_trial_seconds": ("qc_min_trial_seconds", float),
         "max_same_slot_share": ("qc_max_same_slot_share", float),
         "require_played_all": ("qc_require_played_all", bool),
+        "min_heard_fraction": ("qc_min_heard_fraction", float),
+        "max_hidden_seconds": ("qc_max_hidden_seconds", float),
     },
     "screening": {
         "enabled": ("screening", bool),

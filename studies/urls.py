@@ -40,6 +40,11 @@ urlpatterns = [
         "s/<slug:slug>/p/<token:token>/screen/device", views.screening_device, name="screen_device"
     ),
     path(
+        "s/<slug:slug>/p/<token:token>/screen/latency",
+        views.screening_latency,
+        name="screen_latency",
+    ),
+    path(
         "s/<slug:slug>/p/<token:token>/a/<token:item_token>/event",
         views.screening_event,
         name="screening_event",

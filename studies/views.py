@@ -28,6 +28,7 @@ from studies.forms import (
     PlaybackEventForm,
     ScreeningEventForm,
     parse_arrival,
+    parse_latency_report,
     parse_screening,
 )
 from studies.models import Participant, ScreeningItem, Session, Study
@@ -237,9 +238,11 @@ def session_page(request: HttpRequest, slug: str, token: str) -> HttpResponse:
                 "position": slot.position,
                 "src": f"{base}m/{slot.token}",
                 "played": slot.played_to_end_at is not None,
+                "duration": slot.duration_s,
             }
             for slot in slots
         ],
+        "compensation_ms": (session.av_delay_ms or 0.0 if study.latency_compensate else 0.0),
         "criteria": criteria,
         "design": design,
         "event_url": f"{base}t/{trial.index}/event",
@@ -278,6 +281,8 @@ def _screening_page(request: HttpRequest, session: Session) -> HttpResponse:
         "audio_items": [i for i in items if i["kind"] == ScreeningItem.Kind.AUDIO],
         "headphone_items": [i for i in items if i["kind"] == ScreeningItem.Kind.HEADPHONE],
         "submit_url": f"{base}screen",
+        "latency_url": f"{base}screen/latency",
+        "latency_done": "latency" in session.screening,
     }
     return render(request, "studies/screening.html", context)
 
@@ -372,6 +377,24 @@ def screening_submit(request: HttpRequest, slug: str, token: str) -> HttpRespons
 @participant_view
 @require_POST
 @limit_body
+def screening_latency(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """One run of the latency check: the page's event and tap times; the estimate is made here."""
+    from studies.latency import LatencyError
+
+    session = _session_or_404(request, slug, token)
+    try:
+        report = parse_latency_report(request.POST)
+        result = services.screening_latency_record(session=session, report=report)
+    except (InputError, LatencyError) as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    except StudyError as exc:
+        return JsonResponse({"error": exc.message}, status=exc.status)
+    return JsonResponse(result)
+
+
+@participant_view
+@require_POST
+@limit_body
 def screening_event(request: HttpRequest, slug: str, token: str, item_token: str) -> HttpResponse:
     session = _session_or_404(request, slug, token)
     form = ScreeningEventForm(request.POST)
@@ -459,8 +482,12 @@ def answer(request: HttpRequest, slug: str, token: str, index: int) -> HttpRespo
     if trial is None:
         return _message(request, "There is no such trial in this session.", status=404, back=back)
     try:
-        choices = design_of(study).parse(request.POST, keys, trial.slots.count())
-        result = services.trial_answer(session=session, trial_index=index, choices=choices)
+        post = request.POST.copy()
+        telemetry = post.pop("_telemetry", [""])[-1]
+        choices = design_of(study).parse(post, keys, trial.slots.count())
+        result = services.trial_answer(
+            session=session, trial_index=index, choices=choices, telemetry=telemetry
+        )
     except InputError as exc:
         return _message(request, str(exc), status=400, back=back)
     except StudyError as exc:

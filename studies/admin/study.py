@@ -99,6 +99,7 @@ class StudyAdmin(admin.ModelAdmin):
                 "fields": [
                     "design",
                     ("allow_no_preference", "versions_per_trial"),
+                    ("player", "switch_heard_fraction"),
                     "trials_per_session",
                     "check_trials_per_session",
                     "target_votes_per_item",
@@ -126,10 +127,21 @@ class StudyAdmin(admin.ModelAdmin):
                     "qc_min_trial_seconds",
                     "qc_max_same_slot_share",
                     "qc_require_played_all",
+                    ("qc_min_heard_fraction", "qc_max_hidden_seconds"),
                 ]
             },
         ),
-        ("Screening", {"fields": ["screening", "headphone_trials", "headphone_min_correct"]}),
+        (
+            "Screening",
+            {
+                "fields": [
+                    "screening",
+                    ("headphone_trials", "headphone_min_correct"),
+                    "latency_check",
+                    ("max_av_delay_ms", "latency_screen_out", "latency_compensate"),
+                ]
+            },
+        ),
         ("Payment", {"fields": ["bonus_cents"]}),
     ]
 

@@ -8,7 +8,14 @@ Rules (thresholds are study settings):
 - same_slot: a session choosing one slot for more than `max_same_slot_share` of its answers
   (with at least 8 answers) is excluded; in the rating designs, a session giving one score for
   more than that share of its ratings (straight-lining);
-- too_fast: a trial answered faster than `min_trial_seconds` after its clips ended.
+- too_fast: a trial answered faster than `min_trial_seconds` after its clips ended;
+- not_heard: a trial where some version was audible for less than `min_heard_fraction` of its
+  duration (playback telemetry; 0 = off);
+- tab_hidden: a trial whose page was hidden for more than `max_hidden_seconds` (0 = off);
+- av_delay: the synchronization votes of a rater whose measured audio delay (the latency
+  check) is above `max_av_delay_ms` (0 = off); their other criteria are kept.
+The telemetry rules apply to rows that carry the measure (older exports have none) and are
+reported only when switched on.
 A vote is kept only if no rule excludes it; each rule's count is reported on its own (a vote can
 be caught by several rules).
 """
@@ -26,6 +33,9 @@ class QCSettings:
     min_trial_seconds: float = 2.0  # the study default: four answers take longer than that
     max_same_slot_share: float = 1.0
     require_played_all: bool = True
+    min_heard_fraction: float = 0.0
+    max_hidden_seconds: float = 0.0
+    max_av_delay_ms: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -66,6 +76,13 @@ def check_failures(votes: pd.DataFrame) -> pd.Series:
     return per_trial.groupby(level=0).sum()
 
 
+def _measure(votes: pd.DataFrame, column: str) -> pd.Series:
+    """A telemetry column as numbers (NaN where empty or absent: no rule applies there)."""
+    if column not in votes:
+        return pd.Series(float("nan"), index=votes.index)
+    return pd.to_numeric(votes[column].astype(str), errors="coerce")
+
+
 def apply_qc(votes: pd.DataFrame, settings: QCSettings) -> tuple[pd.DataFrame, dict]:
     """(kept regular votes, report). The report counts votes and sessions per rule."""
     regular = votes[~votes["is_check"]].copy()
@@ -87,6 +104,15 @@ def apply_qc(votes: pd.DataFrame, settings: QCSettings) -> tuple[pd.DataFrame, d
     same = set(counts[counts > settings.max_same_slot_share].index)
     rules["same_slot"] = regular["session"].isin(same)
     rules["too_fast"] = regular["rt_ms"] < settings.min_trial_seconds * 1000
+    # The telemetry rules are reported only where the study uses them.
+    if settings.min_heard_fraction:
+        rules["not_heard"] = _measure(regular, "heard_min_fraction") < settings.min_heard_fraction
+    if settings.max_hidden_seconds:
+        rules["tab_hidden"] = _measure(regular, "hidden_s") > settings.max_hidden_seconds
+    if settings.max_av_delay_ms:
+        rules["av_delay"] = (_measure(regular, "av_delay_ms") > settings.max_av_delay_ms) & (
+            regular["criterion"].astype(str) == "synchronization"
+        )
     excluded = pd.Series(False, index=regular.index)
     report = {
         "settings": settings.as_dict(),

@@ -16,8 +16,13 @@ COLUMNS = (
     "study", "participant", "session", "trial", "trial_index", "item", "category", "criterion",
     "slot_systems", "chosen_slot", "chosen_system", "is_check", "check_expected_system",
     "played_all", "rt_ms", "submitted_at", "design", "score",
+    # Playback telemetry of the row's trial (studies.telemetry; empty where not measured).
+    "player", "heard_min_fraction", "switches", "seeks", "pauses", "stalls", "mutes",
+    "hidden_s", "fullscreen_exits", "rate_changes", "sync_offset_p95_ms", "switch_gap_p95_ms",
+    "av_delay_ms",
 )  # fmt: skip
-OPTIONAL = ("design", "score")
+TELEMETRY = COLUMNS[COLUMNS.index("player") :]
+OPTIONAL = ("design", "score", *TELEMETRY)
 DESIGNS = ("best_of", "real_or_generated", "pairwise", "rating", "mushra")
 RATED = ("rating", "mushra")
 TIE = -1  # chosen_slot of a pairwise "no preference"
@@ -302,7 +307,7 @@ def _row_problems(frame: pd.DataFrame, known_systems) -> list[tuple[int, str]]:
 def write_votes(path: Path, frame: pd.DataFrame) -> Path:
     from foley_models.data.dataset import atomic_write_bytes
 
-    frame = frame.loc[:, list(COLUMNS)]
+    frame = frame.reindex(columns=list(COLUMNS), fill_value="")
     if pd.api.types.is_integer_dtype(frame["chosen_slot"]) and (frame["chosen_slot"] == TIE).any():
         frame = frame.assign(
             chosen_slot=frame["chosen_slot"].astype(object).where(frame["chosen_slot"] != TIE, "")

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q
 
+from studies import telemetry
 from studies.models import (
     Item,
     Session,
@@ -97,6 +98,10 @@ def study_info(*, study: Study):
             study.qc_min_trial_seconds,
             study.qc_max_same_slot_share,
             study.qc_require_played_all,
+            min_heard_fraction=study.qc_min_heard_fraction,
+            max_hidden_seconds=study.qc_max_hidden_seconds,
+            # The delay threshold applies only where the study measures the delay.
+            max_av_delay_ms=float(study.max_av_delay_ms if study.latency_check else 0),
         ),
         trials_per_session=study.trials_per_session,
         check_trials_per_session=study.check_trials_per_session,
@@ -142,6 +147,10 @@ def study_vote_rows(*, study: Study, include_simulated: bool = False) -> list[di
         n=Count("slots"), n_played=Count("slots", filter=Q(slots__played_to_end_at__isnull=False))
     )
     played = {t.pk: t.n == t.n_played for t in trials}
+    telemetry_rows = {
+        t.pk: telemetry.row(t.telemetry, av_delay_ms=t.session.av_delay_ms)
+        for t in trials.select_related("session").only("pk", "telemetry", "session__av_delay_ms")
+    }
     design = study.design
     rows = []
     for vote in votes:
@@ -168,6 +177,7 @@ def study_vote_rows(*, study: Study, include_simulated: bool = False) -> list[di
                 "submitted_at": vote.submitted_at.isoformat(),
                 "design": design,
                 "score": "" if vote.score is None else _score_text(vote.score),
+                **telemetry_rows[trial.pk],
             }
         )
     return rows

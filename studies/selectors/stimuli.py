@@ -34,6 +34,12 @@ def study_problems(*, study: Study) -> list[str]:
         problems.append("The study has no criteria (questions).")
     if not items:
         problems.append("The study has no items (videos).")
+    if study.latency_check and not study.screening:
+        problems.append(
+            "The latency check runs in screening: turn screening on too, or the check off."
+        )
+    if study.latency_screen_out and not study.max_av_delay_ms:
+        problems.append("Screening out by audio delay needs a delay threshold (max_av_delay_ms).")
     clips = Clip.objects.filter(item__study=study).select_related("item", "system")
     by_cell: dict[tuple[int, int], list[Clip]] = {}
     for clip in clips:

@@ -19,6 +19,7 @@ from studies.services.screening import (
     SCREENED_OUT_MESSAGE,
     ScreeningResult,
     screening_device_submit,
+    screening_latency_record,
     screening_playback_record,
     screening_submit,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "playback_record",
     "playback_state",
     "screening_device_submit",
+    "screening_latency_record",
     "screening_playback_record",
     "screening_submit",
     "session_abandon",

@@ -36,6 +36,7 @@ def trial_answer(
     session: Session,
     trial_index: int,
     choices: dict,
+    telemetry: str = "",
     now: datetime | None = None,
 ) -> AnswerResult:
     """Store a trial's answer (the design's votes: one choice per criterion, or one score per
@@ -56,14 +57,16 @@ def trial_answer(
                 return _stored_answer(trial)
             if trial.skipped_at is not None:
                 raise AnswerRejected("This trial was skipped; please go on.", status=409)
-            _store_votes(session, trial, choices, now)
+            _store_votes(session, trial, choices, now, telemetry)
     except IntegrityError:
         # A concurrent identical submit won the race; its answer is the stored one.
         return _stored_answer(Trial.objects.get(session=session, index=trial_index))
     return AnswerResult(trial=trial, choices=dict(choices), created=True)
 
 
-def _store_votes(session: Session, trial: Trial, answer: dict, now: datetime) -> None:
+def _store_votes(
+    session: Session, trial: Trial, answer: dict, now: datetime, telemetry: str
+) -> None:
     study = session.study
     criteria = {c.key: c for c in study.criteria.all()}
     slots = {s.position: s for s in trial.slots.all()}
@@ -92,8 +95,19 @@ def _store_votes(session: Session, trial: Trial, answer: dict, now: datetime) ->
         )
         for row in rows
     )
+    from studies.telemetry import trial_telemetry
+
+    trial.telemetry = trial_telemetry(trial, player=study.player, page_report=telemetry)
+    for slot, ms in zip(
+        sorted(slots.values(), key=lambda s: s.position),
+        trial.telemetry["server"]["audible_ms"],
+        strict=True,
+    ):
+        if slot.heard_ms != ms:
+            slot.heard_ms = ms
+            slot.save(update_fields=["heard_ms"])
     trial.answered_at = now
-    trial.save(update_fields=["answered_at"])
+    trial.save(update_fields=["answered_at", "telemetry"])
     if trials_done(session) >= session.n_trials:
         session_complete(session, now)
 

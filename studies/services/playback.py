@@ -18,6 +18,9 @@ from studies.services._common import (
 
 # Load failures (the page retries) a trial must have reported before it can be skipped.
 SKIP_AFTER_FAILURES = 2
+# Events one trial may record: a rater switching every second for ten minutes sends ~600; a
+# script flooding the endpoint is refused beyond this.
+MAX_EVENTS_PER_TRIAL = 3000
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,16 @@ def playback_record(
     )
     if slot is None:
         raise AnswerRejected("That slot is not part of this trial.")
+    if PlaybackEvent.objects.filter(slot__trial=trial).count() >= MAX_EVENTS_PER_TRIAL:
+        raise AnswerRejected("Too many playback events for one trial.", status=429)
     event = PlaybackEvent(
         slot=slot, kind=kind, at=now, client_ms=client_ms, media_time=media_time, accepted=True
     )
     reason = ""
+    if session.study.player == "switch":
+        event.save()
+        _judge_switching(trial, now)
+        return playback_state(trial=trial)
     if kind == PlaybackEvent.Kind.ENDED and slot.played_to_end_at is None:
         verdict, interval = _judge_ended(trial, slot, event, now)
         event.accepted, event.reason = verdict.heard, verdict.reason
@@ -80,6 +89,44 @@ def playback_record(
             slot.save(update_fields=["played_to_end_at", "heard_from_ms", "heard_to_ms"])
     event.save()
     return playback_state(trial=trial, reason=reason)
+
+
+def trial_audible_ms(trial: Trial, *, shared_timeline: bool) -> dict[int, float]:
+    """Audible milliseconds per slot position from the trial's events (studies.listening)."""
+    from studies import listening
+
+    rows = (
+        PlaybackEvent.objects.filter(slot__trial=trial)
+        .order_by("id")
+        .values_list("slot__position", "kind", "client_ms", "media_time")
+    )
+    return listening.audible_ms(rows, shared_timeline=shared_timeline)
+
+
+def _judge_switching(trial: Trial, now: datetime) -> None:
+    """The switching player's rule: a version is heard once it was audible long enough in
+    total (studies.listening.switch_heard); every slot's audible time is kept up to date."""
+    from studies import listening
+
+    slots = list(trial.slots.select_related("clip", "check_clip"))
+    audible = trial_audible_ms(trial, shared_timeline=True)
+    heard = listening.switch_heard(
+        audible=audible,
+        durations_s={s.position: s.duration_s for s in slots},
+        already={s.position for s in slots if s.played_to_end_at is not None},
+        fraction=trial.session.study.switch_heard_fraction,
+        server_elapsed_s=(now - trial_anchor(trial)).total_seconds(),
+    )
+    for slot in slots:
+        fields = []
+        ms = int(min(audible.get(slot.position, 0.0), 2**31 - 1))
+        if ms != slot.heard_ms:
+            slot.heard_ms, fields = ms, ["heard_ms"]
+        if slot.position in heard and slot.played_to_end_at is None:
+            slot.played_to_end_at = now
+            fields.append("played_to_end_at")
+        if fields:
+            slot.save(update_fields=fields)
 
 
 def _judge_ended(trial: Trial, slot: TrialSlot, ended: PlaybackEvent, now: datetime):

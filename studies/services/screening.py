@@ -190,6 +190,42 @@ def screening_playback_record(
         return verdict.heard
 
 
+MAX_LATENCY_ATTEMPTS = 5
+
+
+def screening_latency_record(*, session: Session, report: dict) -> dict:
+    """One run of the latency check (studies.latency): the estimate is stored on the session
+    (the latest run counts; a rater may redo it, e.g. after changing headphones). Returns
+    {"delay_ms", "too_late"}; LatencyError says why a run gives no estimate."""
+    from studies import latency
+
+    with transaction.atomic():
+        session = _locked(session)
+        study = session.study
+        if session.status != Session.Status.SCREENING or not screening_device_done(session):
+            raise StudyError("The sound checks are not open.", status=409)
+        if not study.latency_check:
+            raise NotFound("This study has no sound delay check.")
+        runs = session.screening.get("latency_runs", 0)
+        if runs >= MAX_LATENCY_ATTEMPTS:
+            raise AnswerRejected("The sound delay check was done too many times.", status=429)
+        session.screening = {**session.screening, "latency_runs": runs + 1}
+        try:
+            result = latency.estimate(**report)
+        except latency.LatencyError as exc:
+            failure = exc  # the run counts; raised once it is stored
+            session.save(update_fields=["screening"])
+        else:
+            failure = None
+            session.screening["latency"] = result.as_dict()
+            session.av_delay_ms = result.delay_ms
+            session.save(update_fields=["screening", "av_delay_ms"])
+    if failure is not None:
+        raise failure
+    limit = study.max_av_delay_ms
+    return {"delay_ms": round(result.delay_ms), "too_late": bool(limit and result.delay_ms > limit)}
+
+
 def screening_submit(
     *, session: Session, responses: dict[str, int], cannot_play: bool = False
 ) -> ScreeningResult:
@@ -205,6 +241,9 @@ def screening_submit(
             raise AnswerRejected("Please do the screen check first.", status=409)
         if cannot_play:
             return _screen_out(session, ["a browser and device that play sound"])
+        study = session.study
+        if study.latency_check and "latency" not in session.screening:
+            raise AnswerRejected("Please do the sound delay check (part 3) first.", status=409)
         items = list(session.screening_items.select_related("sound"))
         missing = [i.index + 1 for i in items if i.token not in responses]
         if missing:
@@ -227,6 +266,12 @@ def screening_submit(
         heard = sum(i.response == i.answer for i in items if i.kind == ScreeningKind.HEADPHONE)
         if heard < session.study.headphone_min_correct:
             reasons.append("headphones")
+        limit = study.max_av_delay_ms
+        if study.latency_check and study.latency_screen_out and limit:
+            if session.av_delay_ms is not None and session.av_delay_ms > limit:
+                reasons.append(
+                    "headphones or speakers without a long sound delay (wired, not Bluetooth)"
+                )
         scores = {"headphone_correct": heard, "headphone_trials": session.study.headphone_trials}
         if reasons:
             return _screen_out(session, reasons, **scores)

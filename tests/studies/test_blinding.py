@@ -162,6 +162,7 @@ def _scan_a_whole_session(study, params, *, n_checks, answer=_choose_b):
     reference = _normalise(pages[regular[0]])
     for i in checks + regular:
         assert _normalise(pages[i]) == reference
+    return list(pages.values())
 
 
 def test_media_tokens_are_unique_per_session_even_for_the_same_clip():
@@ -213,3 +214,16 @@ def test_screening_answers_never_reach_the_browser():
         for b in blocks[1:]
     }
     assert len(blocks) == 1 + study.headphone_trials and len(normalised) == 1
+
+
+@pytest.mark.parametrize("design", ["best_of", "rating"])
+def test_the_switching_player_lets_the_browser_see_no_system(design):
+    """One video, every soundtrack fetched from its slot's opaque URL: the page, its requests
+    and the event replies name no system, and every soundtrack has one byte length."""
+    study = make_study(
+        slug=f"blind-switch-{design}", design=design, player="switch", trials_per_session=3,
+        check_trials_per_session=2,
+    )  # fmt: skip
+    answer = _scores if design == "rating" else _choose_b
+    pages = _scan_a_whole_session(study, {"code": "LOCAL1"}, n_checks=2, answer=answer)
+    assert all('id="switch-player"' in page and page.count("<video") == 1 for page in pages)

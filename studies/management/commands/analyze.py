@@ -49,6 +49,20 @@ class Command(BaseCommand):
         parser.add_argument("--max-failed-checks", type=int)
         parser.add_argument("--min-trial-seconds", type=float)
         parser.add_argument("--max-same-slot-share", type=float)
+        parser.add_argument(
+            "--min-heard-fraction",
+            type=float,
+            help="leave out trials where a version was audible for less than this share",
+        )
+        parser.add_argument(
+            "--max-hidden-seconds", type=float, help="leave out trials hidden for longer"
+        )
+        parser.add_argument(
+            "--max-av-delay-ms",
+            type=float,
+            help="leave raters whose measured audio delay is above this out of synchronization "
+            "(the analysis with every rater goes to OUT/every_rater/)",
+        )
 
     def handle(self, *args, **options):
         if bool(options["study"]) == bool(options["votes"]):
@@ -90,6 +104,9 @@ class Command(BaseCommand):
             "max_failed_checks": options["max_failed_checks"],
             "min_trial_seconds": options["min_trial_seconds"],
             "max_same_slot_share": options["max_same_slot_share"],
+            "min_heard_fraction": options["min_heard_fraction"],
+            "max_hidden_seconds": options["max_hidden_seconds"],
+            "max_av_delay_ms": options["max_av_delay_ms"],
         }
         qc = dataclasses.replace(
             qc or QCSettings(), **{k: v for k, v in overrides.items() if v is not None}
@@ -129,6 +146,24 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         written = design.write_outputs(summary, options["out"])
         ex = summary["exclusions"]
+        delayed = ex["rules"].get("av_delay", {}).get("votes", 0)
+        if delayed:
+            # Synchronization with and without the raters above the delay threshold.
+            every = design.analyze(
+                votes,
+                qc=dataclasses.replace(qc, max_av_delay_ms=0.0),
+                b=options["bootstrap"],
+                seed=options["seed"],
+                level=0.95,
+                info=info,
+                objective=objective,
+            )
+            written += design.write_outputs(every, options["out"] / "every_rater")
+            self.stdout.write(
+                f"{delayed} synchronization votes of {ex['rules']['av_delay']['sessions']} "
+                f"raters above {qc.max_av_delay_ms:g} ms of audio delay left out; with them: "
+                f"{options['out'] / 'every_rater'}"
+            )
         self.stdout.write(
             f"{ex['votes_kept']} of {ex['votes_in']} votes kept after quality "
             f"control; wrote {len(written)} files to {options['out']}"

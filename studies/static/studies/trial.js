@@ -1,5 +1,6 @@
-// Trial page: one version plays at a time; the questions unlock when the server has accepted
-// every version as heard (studies/listening.py). Nothing here knows what a version is.
+// Separate player: one video per version, one playing at a time; the questions unlock when the
+// server has accepted every version as heard (studies/listening.py). Nothing here knows what a
+// version is.
 //
 // Each event goes to the server in order, with this page's clock (Date.now()) and the media
 // time, so the server can judge a play-through without relying on when requests reach it.
@@ -8,21 +9,13 @@
 (function () {
   "use strict";
   const root = document.getElementById("trial");
-  const form = document.getElementById("answers");
-  if (!root || !form) return;
+  const answers = window.foleyAnswers;
+  if (!root || !answers) return;
   const eventUrl = root.dataset.eventUrl;
-  const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   const sections = Array.from(root.querySelectorAll(".slot"));
-  const fieldsets = Array.from(form.querySelectorAll("fieldset.criterion"));
-  // One answer per group: a set of radio buttons, or a slider the rater has moved (its
-  // starting value is no answer; the design's template marks sliders with data-slider).
-  const groups = Array.from(form.querySelectorAll(".answer-group"));
-  const submit = document.getElementById("submit");
-  const lockNote = document.getElementById("lock-note");
   const skipBox = document.getElementById("skip");
   const RETRIES = 2;
-  let unlocked = sections.every((s) => s.classList.contains("played"));
-  const send = window.foleyEvents(csrf);
+  const send = window.foleyEvents(answers.csrf);
 
   function post(slot, kind, video) {
     return send(eventUrl, { slot: slot, kind: kind }, video);
@@ -43,16 +36,7 @@
         setStatus(sections[i], "heard ✓");
       }
     });
-    unlocked = played.every(Boolean);
-    refresh();
-  }
-
-  function refresh() {
-    fieldsets.forEach((f) => { f.disabled = !unlocked; });
-    lockNote.hidden = unlocked;
-    const answered = groups.every((g) =>
-      ("slider" in g.dataset) ? g.dataset.moved === "yes" : g.querySelector("input:checked"));
-    submit.disabled = !(unlocked && answered);
+    answers.setUnlocked(played.every(Boolean));
   }
 
   function play(section) {
@@ -80,6 +64,8 @@
     const button = section.querySelector("button.play");
     let failures = 0;
     let playing = false; // between `playing` and `ended`/`pause` of one play-through
+    let stalledAt = null;
+    let wasMuted = video.muted || video.volume === 0;
 
     function ready() {
       button.disabled = false;
@@ -94,13 +80,22 @@
       post(slot, "play", video);
     });
     video.addEventListener("playing", () => {
+      if (stalledAt !== null) {
+        answers.count("stall_ms", performance.now() - stalledAt);
+        stalledAt = null;
+      }
       playing = true;
       setStatus(section, "playing…");
     });
     video.addEventListener("waiting", () => {
       if (!playing) return; // start-up, before the first frame: not a stall
+      stalledAt = performance.now();
       setStatus(section, "buffering…");
       post(slot, "stall", video);
+    });
+    video.addEventListener("seeking", () => {
+      // Only the browser's own controls (its context menu) seek; play() from 0 is no seek.
+      if (playing) post(slot, "seek", video);
     });
     video.addEventListener("pause", () => {
       if (video.ended) return; // browsers fire `pause` right before `ended`
@@ -109,7 +104,15 @@
       if (!heard(section)) setStatus(section, "paused: play it again from the start");
       post(slot, "pause", video);
     });
-    video.addEventListener("ratechange", () => { video.playbackRate = 1; });
+    video.addEventListener("volumechange", () => {
+      const muted = video.muted || video.volume === 0;
+      answers.count("volume_changes");
+      if (muted !== wasMuted) post(slot, muted ? "mute" : "unmute", video);
+      wasMuted = muted;
+    });
+    video.addEventListener("ratechange", () => {
+      if (video.playbackRate !== 1) { answers.count("rate_changes"); video.playbackRate = 1; }
+    });
     video.addEventListener("ended", () => {
       playing = false;
       section.classList.remove("playing");
@@ -148,23 +151,11 @@
     if (video.error) failed(); // it failed before this script ran
   });
 
-  form.addEventListener("change", refresh);
-  form.addEventListener("input", (e) => {
-    const group = e.target.closest("[data-slider]");
-    if (!group) return;
-    group.dataset.moved = "yes";
-    group.querySelector("output").textContent = e.target.value;
-    refresh();
-  });
-  form.addEventListener("submit", (e) => {
-    if (submit.disabled) { e.preventDefault(); return; }
-    submit.disabled = true; // one submit; the server ignores repeats anyway
-  });
   document.addEventListener("keydown", (e) => {
     if (e.altKey || e.ctrlKey || e.metaKey) return;
     if (e.target && e.target.tagName === "INPUT" && e.target.type === "text") return;
     const n = parseInt(e.key, 10);
     if (n >= 1 && n <= sections.length) { play(sections[n - 1]); e.preventDefault(); }
   });
-  refresh();
+  answers.setUnlocked(sections.every((s) => s.classList.contains("played")));
 })();

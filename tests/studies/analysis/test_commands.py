@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
@@ -225,18 +226,23 @@ def test_a_study_file_that_does_not_match_the_votes_is_refused(answered_study, t
         call_command("analyze", "--votes", str(tmp_path / "votes.csv"), "--out", str(tmp_path))
 
 
-def test_a_best_of_export_differs_from_the_old_contract_only_by_design_and_score(
+def test_a_best_of_export_differs_from_the_old_contract_only_by_the_new_columns(
     answered_study, tmp_path
 ):
-    """The best-of-four study keeps its figures: the export gains the two new columns (design
-    best_of, score empty) and a file without them analyses to the same summary.json."""
+    """The best-of-four study keeps its figures: the export gains the new columns (design
+    best_of, score empty, the playback telemetry) and a file without them analyses to the same
+    summary.json."""
+    from studies.analysis.votes import TELEMETRY
+
     new = tmp_path / "votes.csv"
     call_command("export_votes", "sim", "--out", str(new), "--include-simulated")
     frame = pd.read_csv(new, dtype=str, keep_default_na=False)
-    assert list(frame.columns[-2:]) == ["design", "score"]
+    added = ["design", "score", *TELEMETRY]
+    assert list(frame.columns[-len(added) :]) == added
     assert set(frame["design"]) == {"best_of"} and set(frame["score"]) == {""}
+    assert set(frame["player"]) == {"separate"}
     old = tmp_path / "old.csv"
-    frame.drop(columns=["design", "score"]).to_csv(old, index=False)
+    frame.drop(columns=added).to_csv(old, index=False)
     (tmp_path / "old.study.json").write_text((tmp_path / "votes.study.json").read_text())
     for name, path in (("new", new), ("old", old)):
         call_command(
@@ -248,3 +254,32 @@ def test_a_best_of_export_differs_from_the_old_contract_only_by_design_and_score
     ]
     assert texts[0] == texts[1]
     assert '"design"' not in texts[0]  # the best_of summary.json is the contract as it was
+
+
+def test_synchronization_is_reported_with_and_without_raters_with_a_long_audio_delay(
+    answered_study, tmp_path
+):
+    votes = tmp_path / "votes.csv"
+    call_command("export_votes", "sim", "--out", str(votes), "--include-simulated")
+    frame = pd.read_csv(votes, dtype=str, keep_default_na=False)
+    late = frame["participant"].isin(sorted(frame["participant"].unique())[:3])
+    frame["av_delay_ms"] = np.where(late, "260", "30")
+    frame.to_csv(votes, index=False)
+    out = tmp_path / "out"
+    call_command(
+        "analyze", "--votes", str(votes), "--out", str(out), "--bootstrap", "100",
+        "--max-av-delay-ms", "150",
+    )  # fmt: skip
+    main = json.loads((out / "summary.json").read_text())
+    every = json.loads((out / "every_rater" / "summary.json").read_text())
+    regular = frame[frame["is_check"] == "False"]
+    sync = regular["criterion"] == "synchronization"
+    n_late = int((sync & late).sum())
+    assert main["exclusions"]["rules"]["av_delay"]["votes"] == n_late > 0
+    assert "av_delay" not in every["exclusions"]["rules"]
+
+    def n(summary, criterion):
+        return sum(v["n"] for v in summary[criterion]["all"].values())
+
+    assert n(every, "synchronization") - n(main, "synchronization") == n_late
+    assert n(every, "overall") == n(main, "overall")

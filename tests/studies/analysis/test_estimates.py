@@ -192,3 +192,34 @@ def test_position_bias_is_screened_at_the_session_length_or_says_it_cannot_be():
     assert [f["participant"] for f in result["flagged_participants"]] == ["0"]
     short = estimates.position_bias(frame, b=100, seed=0, min_trials=2)
     assert short["note"].startswith("not screened: with 2 answers")
+
+
+def test_the_telemetry_rules_of_quality_control():
+    """not_heard and tab_hidden drop trials, av_delay drops only the synchronization votes of
+    raters above the threshold; rows without the measure are never dropped by it; the rules
+    appear in the report only when switched on."""
+    frame = simulate_votes(PREFS, participants=4, trials=5, items=5, seed=7)
+    frame["criterion"] = np.where(frame.index % 2 == 0, "synchronization", "overall")
+    frame["heard_min_fraction"] = "1"
+    frame["hidden_s"] = "0"
+    frame["av_delay_ms"] = ""
+    sessions = sorted(frame["session"].unique())
+    first_trial = frame["trial"] == frame["trial"].iloc[0]
+    frame.loc[first_trial, "heard_min_fraction"] = "0.5"
+    frame.loc[frame.index[-1], "hidden_s"] = "45"
+    late = frame["session"] == sessions[1]
+    frame.loc[late, "av_delay_ms"] = "240"
+    frame.loc[frame["session"] == sessions[2], "av_delay_ms"] = "40"
+    _, off = apply_qc(frame, QCSettings(min_trial_seconds=0.0))
+    assert {"not_heard", "tab_hidden", "av_delay"}.isdisjoint(off["rules"])
+    settings = QCSettings(
+        min_trial_seconds=0.0, min_heard_fraction=0.9, max_hidden_seconds=30, max_av_delay_ms=150
+    )
+    kept, report = apply_qc(frame, settings)
+    assert report["rules"]["not_heard"]["votes"] == int(first_trial.sum())
+    assert report["rules"]["tab_hidden"]["votes"] == 1
+    sync_of_late = late & (frame["criterion"] == "synchronization")
+    assert report["rules"]["av_delay"]["votes"] == int(sync_of_late.sum()) > 0
+    assert report["rules"]["av_delay"]["sessions"] == 1
+    late_kept = kept[kept["session"] == sessions[1]]
+    assert set(late_kept["criterion"]) == {"overall"}
