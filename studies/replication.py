@@ -38,7 +38,8 @@ Study `{slug}`, design `{design}`, exported {exported}.
   beside it says the systems' order and names, the questions and the quality-control settings.
 - `stimuli.csv`: every clip ({n_clips}): item, system, sha256 of the file raters received,
   duration, loudness and how it was made.
-- `sessions.csv`: every session ({n_sessions}): status, whether review excluded it, trials.
+- `sessions.csv`: every session ({n_sessions}): status, whether review excluded it, trials,
+  the audio delay the latency check measured (where the study had one).
 - `qc.csv`: the review and quality-control decision per session (approve or reject, paid,
   votes used, failed check trials, the reasons), by the study's rules.
 - `analysis/`: the analysis of these votes (`summary.json`, tables, figures, `report.md`).
@@ -61,7 +62,9 @@ def study_config(study: Study) -> dict:
         "check_trials_per_session", "target_votes_per_item", "allow_no_preference",
         "versions_per_trial", "qc_max_failed_checks", "qc_min_trial_seconds",
         "qc_max_same_slot_share", "qc_require_played_all", "screening", "headphone_trials",
-        "headphone_min_correct", "max_skipped_trials",
+        "headphone_min_correct", "max_skipped_trials", "player", "switch_heard_fraction",
+        "latency_check", "max_av_delay_ms", "latency_screen_out", "latency_compensate",
+        "qc_min_heard_fraction", "qc_max_hidden_seconds",
     ]  # fmt: skip
     return {
         **{f: getattr(study, f) for f in fields},
@@ -160,11 +163,12 @@ def export_study(
                 "trials": s.n_trials,
                 "started_at": s.started_at.isoformat() if s.started_at else "",
                 "completed_at": s.completed_at.isoformat() if s.completed_at else "",
+                "av_delay_ms": "" if s.av_delay_ms is None else round(s.av_delay_ms, 1),
             }
             for s in sessions.order_by("started_at", "id")
         ],
         columns=["participant", "source", "status", "excluded", "trials", "started_at",
-                 "completed_at"],
+                 "completed_at", "av_delay_ms"],
     ).to_csv(out / "sessions.csv", index=False)  # fmt: skip
     if not include_simulated:
         from studies.recruiting import study_decisions

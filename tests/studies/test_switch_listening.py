@@ -234,3 +234,25 @@ def test_events_beyond_the_cap_are_refused(client, clock, switch_study, monkeypa
         page.send("A", "tick")
     response = client.post(url + "t/0/event", {"slot": "A", "kind": "tick"})
     assert response.status_code == 429
+
+
+@pytest.mark.parametrize("compensate, expected", [(True, "180.0"), (False, "0.0")])
+def test_the_switching_player_compensates_the_raters_measured_delay(
+    client, switch_study, compensate, expected
+):
+    switch_study.latency_compensate = compensate
+    switch_study.save()
+    url = client.get(f"/s/{switch_study.slug}/", {"code": "SW5"})["Location"]
+    client.post(url + "consent", {"consent": "yes"})
+    Session.objects.update(av_delay_ms=180.0)
+    html = client.get(url).content.decode()
+    assert f'data-compensation-ms="{expected}"' in html
+
+
+def test_the_latency_check_needs_screening_and_a_threshold_to_screen_out():
+    from studies.selectors import study_problems
+
+    study = make_study(slug="lp", trials_per_session=1, with_checks=False, launch=False)
+    study.latency_check, study.latency_screen_out = True, True
+    problems = " ".join(study_problems(study=study))
+    assert "turn screening on" in problems and "needs a delay threshold" in problems

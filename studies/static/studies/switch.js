@@ -187,6 +187,7 @@
     if (!data || !data.played) return;
     data.played.forEach((p, i) => { if (p) heard[i] = true; });
     answers.setUnlocked(heard.every(Boolean));
+    if (heard.every(Boolean)) setStatus("every version heard ✓: answer below (you can keep listening)");
     render();
   }
 
