@@ -6,7 +6,7 @@ when a request happened to reach it (requests wait in the server's queue under l
 
 1. The play started at the beginning (media time near 0) and the version ended at its end.
 2. On the participant's clock, play to end lasted at least the version's duration (minus a small
-   slack), with no stall or pause in between: media played at rate 1, uninterrupted.
+   slack), with no stall, pause, mute or seek in between: media played at rate 1, uninterrupted.
 3. No other version of the same trial was playing meanwhile: the interval overlaps no other
    version's heard interval and no other version's play started inside it.
 4. Bounded by the server's own clock: since the page was first served (no play can start before
@@ -17,6 +17,10 @@ when a request happened to reach it (requests wait in the server's queue under l
 
 A report without a client clock is judged on the server's times instead, which only ever makes
 rule 3 stricter (several versions "played" at once overlap).
+
+These are the separate player's rules (a video per version). The switching player (one video,
+soundtracks switched in place) is judged by audible time instead: `audible_ms` and
+`switch_heard` below.
 """
 
 from dataclasses import dataclass
@@ -69,7 +73,7 @@ def judge(
     if play.end_media_time is not None and play.end_media_time < duration_s - END_TOLERANCE_S:
         return Verdict(False, "the version did not play to its end")
     if play.interrupted:
-        return Verdict(False, "playback stalled or was paused; play it again")
+        return Verdict(False, "playback stalled, was paused, muted or seeked; play it again")
     if play.end_ms - play.start_ms < (duration_s - SLACK_S) * 1000:
         return Verdict(False, "the version ended sooner than its duration")
     lo, hi = play.start_ms + OVERLAP_TOLERANCE_MS, play.end_ms - OVERLAP_TOLERANCE_MS

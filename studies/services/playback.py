@@ -140,11 +140,18 @@ def _judge_ended(trial: Trial, slot: TrialSlot, ended: PlaybackEvent, now: datet
     play = None
     if start is not None:
         between = slot.events.filter(
-            id__gt=start.id, kind__in=[PlaybackEvent.Kind.STALL, PlaybackEvent.Kind.PAUSE]
+            id__gt=start.id,
+            kind__in=[
+                PlaybackEvent.Kind.STALL,
+                PlaybackEvent.Kind.PAUSE,
+                PlaybackEvent.Kind.MUTE,
+                PlaybackEvent.Kind.SEEK,
+            ],
         )
         # Browsers fire `pause` just before `ended` at the end of the media: that one is fine.
+        # Muting or seeking (the browser's own controls) interrupts the play-through.
         interrupted = any(
-            e.kind == PlaybackEvent.Kind.STALL
+            e.kind in (PlaybackEvent.Kind.STALL, PlaybackEvent.Kind.MUTE, PlaybackEvent.Kind.SEEK)
             or e.media_time is None
             or e.media_time < duration - listening.END_TOLERANCE_S
             for e in between

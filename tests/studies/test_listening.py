@@ -119,7 +119,7 @@ def test_a_real_play_through_is_never_refused_when_the_server_is_slow(client, cl
     "between, start_at, end_at, reason",
     [
         ("stall", 0.0, CLIP_S, "stalled"),
-        ("pause", 0.0, CLIP_S, "stalled or was paused"),
+        ("pause", 0.0, CLIP_S, "was paused"),
         (None, 1.0, CLIP_S, "from the beginning"),
         (None, 0.0, CLIP_S - 1.0, "to its end"),
     ],

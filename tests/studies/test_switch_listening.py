@@ -256,3 +256,19 @@ def test_the_latency_check_needs_screening_and_a_threshold_to_screen_out():
     study.latency_check, study.latency_screen_out = True, True
     problems = " ".join(study_problems(study=study))
     assert "turn screening on" in problems and "needs a delay threshold" in problems
+
+
+def test_a_separate_play_through_that_was_muted_or_seeked_is_not_heard(client, clock):
+    study = make_study(slug="sm", n_systems=2, trials_per_session=1, with_checks=False)
+    url, _ = _page(client, study, "SM1")
+    page = Page(client, url, clock)
+    for slot, interruption in (("A", "mute"), ("B", "seek")):
+        clock.advance(0.2)
+        page.media = 0.0
+        page.send(slot, "play")
+        page.play(CLIP_S / 2)
+        page.send(slot, interruption)
+        page.play(CLIP_S / 2)
+        state = page.send(slot, "ended")
+    assert state["played"] == [False, False]
+    assert "muted or seeked" in state["reason"]
