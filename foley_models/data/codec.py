@@ -21,6 +21,28 @@ Decoding rules:
 - A note-on never closed by a note-off lasts `unterminated_s` (1.0 s, as the official code) or
   until the end of the sequence if that comes first and `clip_to_end` is set.
 - A note-off of a pitch that is not sounding is ignored.
+
+Differences from the official release's codec (core/performance_rnn/sequence.py of
+chuangg/Foley-Music, read side by side); same vocabulary, other token sequences for almost every
+file. Each is a fix (the release loses or misplaces something) or a choice:
+- Time (fix): the release fills each gap between consecutive events with the largest shifts
+  that fit, dropping the remainder (up to 15 ms per gap, accumulating along the sequence);
+  here shifts follow an absolute grid, so no event is more than 7.7 ms from its true time.
+- Leading silence (fix): the release starts with the first note, so a window that begins with
+  a rest decodes with its notes moved to 0; here the shifts before the first event are kept.
+- Velocity (choice): the release writes a velocity token before every note; here only when the
+  bin changes (shorter sequences, the same notes).
+- Order at one instant (fix): the release keeps the notes' order in a stable sort by time, so a
+  note-off can follow a note-on of the same pitch at the same time and cut the new note; here
+  note-offs come first, so a repeated note re-strikes.
+- Overlaps (choice): overlapping notes of one pitch are truncated and simultaneous duplicates
+  merged (counted in EncodeStats); the release encodes them as they come.
+- Minimum length (fix): the release's decoder makes every note last at least 0.25 s (half a
+  beat at 120 bpm), which lengthens short notes; here a note lasts as long as its tokens say.
+- Window end (choice): notes crossing the end of a training window are cut at the window's
+  end here (foley_models/models/clips.py), where the release keeps their full length.
+The unterminated-note length (1.0 s) and velocity 64 before any velocity token are as the
+release.
 """
 
 from dataclasses import dataclass, field

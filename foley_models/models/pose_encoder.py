@@ -110,7 +110,7 @@ class PoseEncoderConfig:
     strides: tuple[int, ...] = (1, 1, 1, 1, 2, 1, 1, 2, 1, 1)
     temporal_kernel: int = 9
     d_model: int = 512
-    dropout: float = 0.0
+    dropout: float = 0.0  # after each block's temporal convolution, blocks 2.. only
 
     @property
     def downsample(self) -> int:
@@ -138,7 +138,7 @@ class PoseEncoder(nn.Module):
                     a.shape[0],
                     stride,
                     config.temporal_kernel,
-                    config.dropout,
+                    config.dropout if i > 0 else 0.0,  # as ST-GCN: none in the first block
                     residual=i > 0,
                 )
             )

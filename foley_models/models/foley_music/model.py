@@ -200,6 +200,7 @@ class FoleyMusic(nn.Module):
         peaks = bias_peaks(config)
         self.layers = nn.ModuleList([DecoderLayer(config, peaks[i]) for i in range(config.layers)])
         self.drop = nn.Dropout(config.dropout)
+        self.final_norm = nn.LayerNorm(config.d_model) if config.final_norm else nn.Identity()
         self.head = nn.Linear(config.d_model, vocab.VOCAB_SIZE)
         if config.onset_loss_weight > 0:
             self.onset_head = nn.Linear(config.d_model, 1)
@@ -263,7 +264,7 @@ class FoleyMusic(nn.Module):
         # tokens never see it; the loss ignores PAD positions.
         for i, layer in enumerate(self.layers):
             x = layer(x, memory, None if caches is None else caches[i], offsets)
-        return self.head(x)
+        return self.head(self.final_norm(x))
 
     def _event_times(self, tokens: torch.Tensor, caches: list | None) -> torch.Tensor:
         """[B, L] the time (s) each event's prefix has reached: the sum of its time-shifts and

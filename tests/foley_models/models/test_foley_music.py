@@ -68,6 +68,33 @@ def test_paper_preset_is_the_papers_model():
     assert memory.shape == (1, 33, 512)  # 6 s at 22 fps -> 33 memory tokens
 
 
+def test_paper_is_true_to_the_release_and_small_keeps_its_differences():
+    """As the official code: dropout 0.1 in ST-GCN blocks 2-10 (none in the first), a final
+    LayerNorm before the output head, no gradient clipping. small and debug keep theirs."""
+    c = preset("paper")
+    assert c.grad_clip == 0 and c.final_norm
+    encoder = PoseEncoder(c.encoder)
+    rates = [
+        [m.p for m in block.modules() if isinstance(m, torch.nn.Dropout)]
+        for block in encoder.blocks
+    ]
+    assert rates[0] in ([], [0.0]) and all(r == [0.1] for r in rates[1:]), rates
+    model = FoleyMusic(preset("debug", final_norm=True))
+    assert isinstance(model.final_norm, torch.nn.LayerNorm)
+    # The norm sits right before the head: scaling its output scales the logits' input.
+    captured = {}
+    model.head.register_forward_hook(lambda m, i, o: captured.setdefault("in", i[0]))
+    model.eval()
+    memory = model.encode(torch.randn(1, 44, 3, 65, 1), torch.tensor([0]))
+    model.decode(torch.tensor([[1, 2, 3]]), memory)
+    x = captured["in"]
+    assert torch.allclose(x.mean(-1), torch.zeros(1, 3), atol=1e-5)
+    for name in ("small", "debug"):
+        s = preset(name)
+        assert s.grad_clip == 1.0 and not s.final_norm and s.encoder.dropout == 0.0
+        assert isinstance(FoleyMusic(s).final_norm, torch.nn.Identity)
+
+
 def test_debug_shapes_and_build_time():
     import time
 
