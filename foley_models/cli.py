@@ -98,6 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", type=Path, required=True, help="output .wav")
     generate.add_argument("--midi", type=Path, help="also write the MIDI here")
     generate.add_argument("--fps", type=float, default=22.0)
+    generate.add_argument("--start", type=float, default=0.0, help="seconds into the pose")
+    generate.add_argument("--duration", type=float, help="seconds (default: to the end)")
+    generate.add_argument(
+        "--window",
+        type=float,
+        help="generate in windows of this many seconds, one after another, with a progress "
+        "bar (default: the model's training clip length)",
+    )
+    generate.add_argument("--sample-rate", type=int, help="output rate (default: the model's)")
     generate.add_argument("--layout", default="body65")
     generate.add_argument("--device", default="auto")
     generate.add_argument("--seed", type=int, default=0)
@@ -148,6 +157,7 @@ def run_train(args) -> None:
 
 def run_generate(args) -> None:
     import numpy as np
+    from tqdm import tqdm
 
     from foley_models import load_generator
     from foley_models.data.dataset import save_midi
@@ -170,13 +180,44 @@ def run_generate(args) -> None:
         if gen.system in ("wavenet", "samplernn")
         else {}
     )
-    (out,) = gen.generate(
-        [pose], args.instrument, seed=args.seed, fps=args.fps, layout=args.layout, **sampling
-    )
-    write_wav(args.out, out.audio, out.sample_rate)
-    if args.midi and out.midi is not None:
-        save_midi(args.midi, out.midi)
-    print(f"wrote {args.out} ({len(out.audio) / out.sample_rate:.2f} s)")
+    first = int(round(args.start * args.fps))
+    last = len(pose) if args.duration is None else first + int(round(args.duration * args.fps))
+    if not 0 <= first < len(pose) or last > len(pose) or last <= first:
+        raise DatasetError(
+            f"{args.pose}: --start {args.start:g} s / --duration {args.duration} s lie outside "
+            f"its {len(pose) / args.fps:.2f} s at {args.fps:g} fps"
+        )
+    pose = pose[first:last]
+    window = args.window or gen.config.clip_s
+    step = max(1, int(round(window * args.fps)))
+    starts = list(range(0, len(pose), step))
+    if len(starts) > 1 and len(pose) - starts[-1] < step // 2:
+        starts.pop()  # a short tail joins the window before it
+    ends = [*starts[1:], len(pose)]
+    bounds = list(zip(starts, ends, strict=True))
+    audio, notes, rate = [], [], args.sample_rate
+    for i, (a, b) in enumerate(tqdm(bounds, desc="generating", unit="window", disable=None)):
+        (out,) = gen.generate(
+            [pose[a:b]], args.instrument, seed=args.seed + i, fps=args.fps, layout=args.layout,
+            sample_rate=args.sample_rate, **sampling,
+        )  # fmt: skip
+        rate = out.sample_rate
+        audio.append(out.audio[: int(round((b - a) / args.fps * rate))])
+        if out.midi is not None:
+            offset = a / args.fps
+            for inst in out.midi.instruments:
+                for n in inst.notes:
+                    n.start, n.end = n.start + offset, n.end + offset
+                notes.append(inst)
+    write_wav(args.out, np.concatenate(audio), rate)
+    if args.midi and notes:
+        midi = out.midi
+        midi.instruments = [notes[0]]
+        for inst in notes[1:]:
+            midi.instruments[0].notes.extend(inst.notes)
+        save_midi(args.midi, midi)
+    total = sum(len(a) for a in audio) / rate
+    print(f"wrote {args.out} ({total:.2f} s, {len(bounds)} windows of {window:g} s)")
 
 
 def run_evaluate(args) -> None:

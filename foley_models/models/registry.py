@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from foley_models.models import checkpoint
+from foley_models.models.interface import Generator
 
 SYSTEMS = ("foley_music", "samplernn", "wavenet", "gan")
 
@@ -29,10 +30,13 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
-def load_generator(checkpoint_path: str | Path, device: str = "auto"):
+def load_generator(checkpoint_path: str | Path, device: str = "auto") -> Generator:
     """The generator a checkpoint describes, on the device asked for."""
     payload = checkpoint.load(checkpoint_path)
     module = system_module(payload["system"], "generate")
-    return module.Generator.from_checkpoint(
+    generator = module.Generator.from_checkpoint(
         payload, resolve_device(device), source=Path(checkpoint_path)
     )
+    if not isinstance(generator, Generator):
+        raise TypeError(f"{payload['system']}'s generator does not keep the generator contract")
+    return generator

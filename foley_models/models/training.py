@@ -1,11 +1,13 @@
 """The one training loop every system uses: seeded, resumable, validated, logged.
 
-A system supplies a `Task` with: `model` (built from its config), `train_batch(rng)`,
-`loss(batch) -> (loss, metrics)`, `validate() -> metrics` (with "val_loss"), `lr(step)`, and
-`config`. Optionally: `optimized_parameters()` (what the loop's Adam updates; default all),
-and for a second optimiser (the GAN's discriminator) `auxiliary_step(batch, step) -> metrics`,
-run before each main step, with `auxiliary_state()` / `load_auxiliary_state(state)` for
---resume. Adam's betas come from `config.adam_betas` when it has them.
+A system supplies a task (interface.TrainingTask): `model` (built from its config),
+`train_batch(rng)`, `loss(batch) -> (loss, metrics)`, `validate() -> metrics` (with
+"val_loss"), `lr(step)`, and `config`. Optionally (interface.PartialOptimization)
+`optimized_parameters()`, what the loop's Adam updates (default all), and
+(interface.AuxiliaryOptimization) a second optimiser (the GAN's discriminator):
+`auxiliary_step(batch, step) -> metrics`, run before each main step, with `auxiliary_state()`
+/ `load_auxiliary_state(state)` for --resume. Adam's betas come from `config.adam_betas` when
+it has them.
 
 The loop writes RUN_DIR/last.pt (with optimizer and RNG state, for --resume),
 RUN_DIR/best.pt (lowest validation loss) and RUN_DIR/log.csv.
@@ -23,6 +25,11 @@ import torch
 from tqdm import tqdm
 
 from foley_models.models import checkpoint
+from foley_models.models.interface import (
+    AuxiliaryOptimization,
+    PartialOptimization,
+    TrainingTask,
+)
 
 
 @dataclass
@@ -58,7 +65,7 @@ def _set_rng_state(rng: np.random.Generator, state: dict) -> None:
     random.setstate((state["python_version"], tuple(state["python"]), None))
 
 
-def train(task, options: TrainOptions) -> dict:
+def train(task: TrainingTask, options: TrainOptions) -> dict:
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(options.seed)
@@ -66,9 +73,9 @@ def train(task, options: TrainOptions) -> dict:
     rng = np.random.default_rng(options.seed)
     model = task.model
     parameters = (
-        task.optimized_parameters() if hasattr(task, "optimized_parameters") else model.parameters()
+        task.optimized_parameters() if isinstance(task, PartialOptimization) else model.parameters()
     )
-    auxiliary = hasattr(task, "auxiliary_step")
+    auxiliary = isinstance(task, AuxiliaryOptimization)
     optimizer = torch.optim.Adam(
         parameters,
         lr=1.0,

@@ -179,10 +179,14 @@ class WaveformGenerator:
         fps: float = 22.0,
         layout: str = "body65",
         batch_size: int = 32,
+        sample_rate: int | None = None,
         **sampling,
     ) -> list[Generated]:
         """Audio for each pose clip [T, C, V, M], batched by clip length (batch_size at most).
-        `instrument`: one name for every clip, or one per clip."""
+        `instrument`: one name for every clip, or one per clip. `sample_rate`: resampled to it
+        (default: the model's own rate)."""
+        from foley_models.render.spectral import resample
+
         instruments = per_clip_instruments(instrument, len(pose_clips))
         results: list[Generated | None] = [None] * len(pose_clips)
         groups = group_by_length(pose_clips, fps=fps, layout=layout, trained_fps=self.config.fps)
@@ -201,5 +205,8 @@ class WaveformGenerator:
                 audio = self.synthesize(pose, ids, n_samples, generator=generator, **sampling)
                 audio = audio.clamp(-1.0, 1.0).float().cpu().numpy()
                 for row, i in enumerate(chunk):
-                    results[i] = Generated(audio[row].astype(np.float32), rate)
+                    out = audio[row].astype(np.float32)
+                    if sample_rate and sample_rate != rate:
+                        out = resample(out, rate, sample_rate).astype(np.float32)
+                    results[i] = Generated(out, sample_rate or rate)
         return results

@@ -1,8 +1,9 @@
 """Making a study's clips: every item x system, and each item's check-trial material.
 
 For each system: load its registered checkpoint once (checking the file is the one registered),
-run it on the items' poses in batches (items of different instruments share a batch), render
-MIDI at the stimulus rate where the system predicts MIDI, otherwise resample; fit the audio to
+run it on the items' poses in batches (items of different instruments share a batch), asking
+for the stimulus rate (a MIDI system renders its MIDI once, there; a waveform system is
+resampled); fit the audio to
 the video's exact duration with short fades, normalise it to one loudness with a true-peak
 ceiling, mux it with the item's silent video (prepared once per item, H.264, stripped) into an
 MP4 (constant-bitrate audio: every version of an item has one byte length) and store it
@@ -32,8 +33,6 @@ from django.db import transaction
 from foley_models import load_generator
 from foley_models.render import ffmpeg, loudness
 from foley_models.render.audio_io import read_wav, write_wav
-from foley_models.render.fluidsynth import Renderer
-from foley_models.render.spectral import resample
 from studies import storage
 from studies.errors import StudyError
 from studies.models import (
@@ -286,6 +285,7 @@ def _run_chunk(run, system, generator, digest, chunk, *, fps, layout) -> None:
             seed=seed,
             fps=fps,
             layout=layout,
+            sample_rate=run.fmt.sample_rate,  # rendered (or resampled) once, at this rate
             **system.sampling,
         )
         seconds = time.monotonic() - started
@@ -297,7 +297,7 @@ def _run_chunk(run, system, generator, digest, chunk, *, fps, layout) -> None:
         return
     for item, out in zip(chunk, outputs, strict=True):
         try:
-            audio, native = _soundtrack(run, item, out)
+            audio, native = out.audio, generator.config.sample_rate
             provenance = {
                 "system": system.key,
                 "checkpoint": system.checkpoint.path,
@@ -339,17 +339,6 @@ def _load_pose(item: Item) -> np.ndarray:
             f"{item.fps:g} fps is {n_frames}"
         )
     return pose
-
-
-def _soundtrack(run: _Run, item: Item, out) -> tuple[np.ndarray, int]:
-    """The system's output at the stimulus rate: MIDI rendered again there, audio resampled."""
-    rate = run.fmt.sample_rate
-    if out.midi is not None:
-        notes = [n for inst in out.midi.instruments for n in inst.notes]
-        audio = Renderer(sample_rate=rate).render(notes, item.category, duration_s=item.duration_s)
-    else:
-        audio = resample(out.audio, out.sample_rate, rate)
-    return audio, out.sample_rate
 
 
 # --- finishing and storing ----------------------------------------------------------------

@@ -93,7 +93,7 @@ class Generator:
         self.device = device
         self.config: FoleyMusicConfig = model.config
         self.source = source
-        self._renderer = None
+        self._renderers: dict[int, Renderer] = {}
 
     @classmethod
     def from_checkpoint(cls, payload: dict, device: torch.device, source: Path | None = None):
@@ -102,11 +102,10 @@ class Generator:
         model.load_state_dict(payload["model"])
         return cls(model, device, source)
 
-    @property
-    def renderer(self) -> Renderer:
-        if self._renderer is None:
-            self._renderer = Renderer(sample_rate=self.config.sample_rate)
-        return self._renderer
+    def renderer(self, sample_rate: int) -> Renderer:
+        if sample_rate not in self._renderers:
+            self._renderers[sample_rate] = Renderer(sample_rate=sample_rate)
+        return self._renderers[sample_rate]
 
     @torch.no_grad()
     def generate(
@@ -122,9 +121,12 @@ class Generator:
         top_k: int | None = None,
         top_p: float | None = None,
         max_events: int | None = None,
+        sample_rate: int | None = None,
     ) -> list[Generated]:
         """Audio (and MIDI) for each pose clip [T, C, V, M], batched by clip length.
-        `instrument`: one name for every clip, or one per clip."""
+        `instrument`: one name for every clip, or one per clip. The MIDI is rendered once, at
+        `sample_rate` (default: the model's)."""
+        rate = sample_rate or self.config.sample_rate
         instruments = per_clip_instruments(instrument, len(pose_clips))
         results: list[Generated | None] = [None] * len(pose_clips)
         by_length = group_by_length(pose_clips, fps=fps, layout=layout, trained_fps=self.config.fps)
@@ -153,6 +155,6 @@ class Generator:
                 notes = [n for n in notes if n.start < duration]
                 name = instruments[i]
                 midi = codec.notes_to_midi(notes, program=gm_program(name), name=name)
-                audio = self.renderer.render(notes, name, duration_s=duration)
-                results[i] = Generated(audio, self.config.sample_rate, midi, tokens)
+                audio = self.renderer(rate).render(notes, name, duration_s=duration)
+                results[i] = Generated(audio, rate, midi, tokens)
         return results

@@ -9,6 +9,7 @@ from foley_models import load_generator
 from foley_models.cli import main
 from foley_models.models import checkpoint
 from foley_models.models.gan.model import PoseToMelGAN
+from foley_models.models.interface import Generator, PartialOptimization
 from foley_models.models.quantize import mu_law_decode, mu_law_encode
 from foley_models.models.registry import system_module
 from foley_models.models.samplernn.model import SampleRNN
@@ -45,6 +46,9 @@ def test_debug_generate_gives_audio_of_the_clip_length(system):
     assert np.array_equal(out[0].audio, again[0].audio)
     with pytest.raises(ValueError, match="trained on 22 fps"):
         gen.generate(clips, "violin", fps=30.0)
+    assert isinstance(gen, Generator)  # the generator contract (foley_models.models.interface)
+    (at_44k,) = gen.generate(clips[:1], "violin", seed=3, sample_rate=44100)
+    assert at_44k.sample_rate == 44100 and len(at_44k.audio) == 22050
     with pytest.raises(ValueError, match="this model knows"):
         gen.generate(clips, "banjo")
 
@@ -57,7 +61,7 @@ def test_one_training_step_lowers_the_loss_on_a_fixed_batch(system, tiny_dataset
     batch = task.train_batch(np.random.default_rng(0))
     model = task.model
     model.train()
-    params = task.optimized_parameters() if hasattr(task, "optimized_parameters") else None
+    params = task.optimized_parameters() if isinstance(task, PartialOptimization) else None
     optimizer = torch.optim.Adam(params or model.parameters(), lr=3e-3)
 
     def loss_value():

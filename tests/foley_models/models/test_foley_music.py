@@ -310,7 +310,7 @@ def test_validation_accuracy_excludes_padding(tiny_dataset):
     assert accuracy.item() == pytest.approx(expected.item())  # ...that is not counted
 
 
-def test_checkpoint_round_trip_and_generation_length(tmp_path, tiny_dataset):
+def test_checkpoint_round_trip_and_generation_length(tmp_path, tiny_dataset, monkeypatch):
     model = _model(seed=6)
     path = _save(model, tmp_path / "m.pt", step=3)
     gen = load_generator(path, "cpu")
@@ -322,6 +322,22 @@ def test_checkpoint_round_trip_and_generation_length(tmp_path, tiny_dataset):
     assert out.audio.dtype == np.float32 and out.sample_rate == 22050
     assert len(out.audio) == round(66 / 22 * 22050)
     assert out.midi.instruments[0].program == 40
+    # Rendered once, at the rate asked for: the same notes, at 44.1 kHz.
+    from foley_models.models.interface import Generator
+    from foley_models.render import fluidsynth
+
+    calls = []
+    render = fluidsynth.Renderer.render
+
+    def counted(self, *args, **kwargs):
+        calls.append(self.sample_rate)
+        return render(self, *args, **kwargs)
+
+    monkeypatch.setattr(fluidsynth.Renderer, "render", counted)
+    (hi,) = gen.generate([pose], "violin", seed=0, max_events=40, sample_rate=44100)
+    assert calls == [44100] and hi.sample_rate == 44100
+    assert len(hi.audio) == round(66 / 22 * 44100) and hi.tokens == out.tokens
+    assert isinstance(gen, Generator)
 
 
 def test_generation_leaves_the_global_rng_alone_and_keeps_no_graph(tmp_path, tiny_dataset):

@@ -1,10 +1,12 @@
 import csv
 
 import numpy as np
+import pretty_midi
 import pytest
 
 from foley_models.cli import main
 from foley_models.models import checkpoint
+from foley_models.render.audio_io import read_wav
 
 
 def _train(tiny_dataset, out, *extra):
@@ -78,6 +80,19 @@ def test_generate_and_evaluate_commands(tiny_dataset, tmp_path, capsys):
     )
     assert code == 0 and (tmp_path / "o.wav").stat().st_size > 1000
     assert (tmp_path / "o.mid").exists()
+    # A part of the performance, in the model's 2 s windows, at the rate asked for.
+    part = ["generate", "--checkpoint", str(ckpt), "--pose", str(pose), "--instrument", "piano",
+            "--out", str(tmp_path / "p.wav"), "--midi", str(tmp_path / "p.mid"), "--device",
+            "cpu", "--start", "1.0", "--duration", "5.0", "--sample-rate", "44100"]  # fmt: skip
+    assert main(part) == 0
+    audio, rate = read_wav(tmp_path / "p.wav")
+    assert rate == 44100 and abs(len(audio) / rate - 5.0) < 0.05
+    assert "3 windows of 2 s" in capsys.readouterr().out
+    midi = pretty_midi.PrettyMIDI(str(tmp_path / "p.mid"))
+    assert all(n.start < 5.0 for inst in midi.instruments for n in inst.notes)
+    outside = [*part[:-4], "--start", "999"]
+    assert main(outside) != 0
+    assert "lie outside" in capsys.readouterr().err
     code = main(
         [
             "evaluate",
