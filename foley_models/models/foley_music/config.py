@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from foley_models.models.pose_encoder import PoseEncoderConfig
+from foley_models.models.presets import choose
 
 INSTRUMENTS = ("piano", "violin", "cello", "guitar")
 
@@ -58,14 +59,16 @@ def preset(name: str, **overrides) -> FoleyMusicConfig:
     on a 2-core CPU in 30 minutes (no ST-GCN dropout, no final LayerNorm, gradients clipped at
     1.0, and the time encoding, time bias and onset loss the paper does not have). `debug`:
     builds in well under a second, for tests."""
-    if name == "paper":
+
+    def paper():
         # As the official release: ST-GCN dropout 0.1 in blocks 2-10 (the first has none), a
         # final decoder LayerNorm, no gradient clipping.
-        config = FoleyMusicConfig(
+        return FoleyMusicConfig(
             encoder=PoseEncoderConfig(dropout=0.1), final_norm=True, grad_clip=0.0
         )
-    elif name == "small":
-        config = FoleyMusicConfig(
+
+    def small():
+        return FoleyMusicConfig(
             # 8 narrower blocks and one temporal stride (T/2: memory tokens every 91 ms) so a
             # 2-core CPU can train it in 30 minutes.
             encoder=PoseEncoderConfig(
@@ -92,8 +95,9 @@ def preset(name: str, **overrides) -> FoleyMusicConfig:
             time_bias_ahead=16,
             onset_loss_weight=1.0,
         )
-    elif name == "debug":
-        config = FoleyMusicConfig(
+
+    def debug():
+        return FoleyMusicConfig(
             encoder=PoseEncoderConfig(
                 channels=(8, 8, 16), strides=(2, 1, 2), temporal_kernel=3, d_model=32
             ),
@@ -113,12 +117,5 @@ def preset(name: str, **overrides) -> FoleyMusicConfig:
             time_bias_ahead=6,
             onset_loss_weight=1.0,
         )
-    else:
-        raise ValueError(f"unknown preset {name!r}; use debug, small or paper")
-    return config if not overrides else _replace(config, overrides)
 
-
-def _replace(config: FoleyMusicConfig, overrides: dict) -> FoleyMusicConfig:
-    from dataclasses import replace
-
-    return replace(config, **overrides)
+    return choose(name, overrides, debug=debug, small=small, paper=paper)

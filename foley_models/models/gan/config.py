@@ -5,6 +5,7 @@ with a 5-layer postnet, Adam 2e-4 with beta1 0.5)."""
 from dataclasses import dataclass, replace
 
 from foley_models.models.foley_music.config import preset as foley_preset
+from foley_models.models.presets import choose
 from foley_models.models.waveform import WaveformConfig
 from foley_models.render.spectral import MelSpec
 
@@ -38,10 +39,12 @@ class GANConfig(WaveformConfig):
 def preset(name: str, **overrides) -> GANConfig:
     """The pose encoder of each preset is Foley Music's encoder of the same preset."""
     encoder = foley_preset(name).encoder
-    if name == "paper":
-        config = GANConfig(encoder=replace(encoder, d_model=512), batch_size=64)
-    elif name == "small":
-        config = GANConfig(
+
+    def paper():
+        return GANConfig(encoder=replace(encoder, d_model=512), batch_size=64)
+
+    def small():
+        return GANConfig(
             encoder=replace(encoder, d_model=128),
             channels=256,
             rnn=128,
@@ -52,8 +55,9 @@ def preset(name: str, **overrides) -> GANConfig:
             batch_size=16,
             warmup_steps=50,
         )
-    elif name == "debug":
-        config = GANConfig(
+
+    def debug():
+        return GANConfig(
             encoder=replace(encoder, d_model=16),
             channels=16,
             conv_layers=1,
@@ -68,6 +72,5 @@ def preset(name: str, **overrides) -> GANConfig:
             warmup_steps=5,
             griffin_lim_iters=4,
         )
-    else:
-        raise ValueError(f"unknown preset {name!r}; use debug, small or paper")
-    return replace(config, **overrides) if overrides else config
+
+    return choose(name, overrides, debug=debug, small=small, paper=paper)

@@ -4,6 +4,7 @@ deepsound-project/samplernn-pytorch: frame sizes 16 and 4, two GRU layers of 102
 from dataclasses import dataclass, replace
 
 from foley_models.models.foley_music.config import preset as foley_preset
+from foley_models.models.presets import choose
 from foley_models.models.waveform import WaveformConfig
 
 
@@ -20,10 +21,12 @@ class SampleRNNConfig(WaveformConfig):
 def preset(name: str, **overrides) -> SampleRNNConfig:
     """The pose encoder of each preset is Foley Music's encoder of the same preset."""
     encoder = foley_preset(name).encoder
-    if name == "paper":
-        config = SampleRNNConfig(encoder=replace(encoder, d_model=256), batch_size=16)
-    elif name == "small":
-        config = SampleRNNConfig(
+
+    def paper():
+        return SampleRNNConfig(encoder=replace(encoder, d_model=256), batch_size=16)
+
+    def small():
+        return SampleRNNConfig(
             encoder=replace(encoder, d_model=64),
             dim=256,
             rnn_layers=1,
@@ -34,8 +37,9 @@ def preset(name: str, **overrides) -> SampleRNNConfig:
             lr=1e-3,
             warmup_steps=100,
         )
-    elif name == "debug":
-        config = SampleRNNConfig(
+
+    def debug():
+        return SampleRNNConfig(
             encoder=replace(encoder, d_model=16),
             dim=32,
             rnn_layers=1,
@@ -45,6 +49,5 @@ def preset(name: str, **overrides) -> SampleRNNConfig:
             batch_size=2,
             warmup_steps=5,
         )
-    else:
-        raise ValueError(f"unknown preset {name!r}; use debug, small or paper")
-    return replace(config, **overrides) if overrides else config
+
+    return choose(name, overrides, debug=debug, small=small, paper=paper)

@@ -4,6 +4,7 @@ in 4 dilation cycles, 128 residual, 256 gate, 128 skip channels; mu-law 256 at 1
 from dataclasses import dataclass, replace
 
 from foley_models.models.foley_music.config import preset as foley_preset
+from foley_models.models.presets import choose
 from foley_models.models.waveform import WaveformConfig
 
 
@@ -31,10 +32,12 @@ class WaveNetConfig(WaveformConfig):
 def preset(name: str, **overrides) -> WaveNetConfig:
     """The pose encoder of each preset is Foley Music's encoder of the same preset."""
     encoder = foley_preset(name).encoder
-    if name == "paper":
-        config = WaveNetConfig(encoder=replace(encoder, d_model=256), batch_size=8, lr=1e-3)
-    elif name == "small":
-        config = WaveNetConfig(
+
+    def paper():
+        return WaveNetConfig(encoder=replace(encoder, d_model=256), batch_size=8, lr=1e-3)
+
+    def small():
+        return WaveNetConfig(
             encoder=replace(encoder, d_model=64),
             residual=64,
             gate=128,
@@ -47,8 +50,9 @@ def preset(name: str, **overrides) -> WaveNetConfig:
             lr=2e-3,
             warmup_steps=100,
         )
-    elif name == "debug":
-        config = WaveNetConfig(
+
+    def debug():
+        return WaveNetConfig(
             encoder=replace(encoder, d_model=16),
             residual=16,
             gate=32,
@@ -60,6 +64,5 @@ def preset(name: str, **overrides) -> WaveNetConfig:
             batch_size=2,
             warmup_steps=5,
         )
-    else:
-        raise ValueError(f"unknown preset {name!r}; use debug, small or paper")
-    return replace(config, **overrides) if overrides else config
+
+    return choose(name, overrides, debug=debug, small=small, paper=paper)

@@ -177,3 +177,16 @@ def test_model_commands_report_user_errors(argv, message, capsys, tmp_path, monk
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_every_system_picks_its_presets_through_one_helper():
+    from foley_models.models.presets import NAMES
+    from foley_models.models.registry import system_module
+
+    for system in ("foley_music", "wavenet", "samplernn", "gan"):
+        preset = system_module(system, "config").preset
+        configs = {name: preset(name) for name in NAMES}
+        assert len({repr(c) for c in configs.values()}) == 3, system
+        assert preset("debug", batch_size=3).batch_size == 3
+        with pytest.raises(ValueError, match="unknown preset 'huge'; use debug, small, paper"):
+            preset("huge")
