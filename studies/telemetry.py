@@ -113,7 +113,7 @@ def row(telemetry: dict, *, av_delay_ms: float | None) -> dict:
     def text(value):
         return "" if value is None else (str(value) if isinstance(value, int) else f"{value:g}")
 
-    hidden = page.get("hidden_ms")
+    hidden, stall = page.get("hidden_ms"), page.get("stall_ms")
     return {
         "player": telemetry.get("player", ""),
         "heard_min_fraction": text(min(fractions)) if fractions else "",
@@ -123,6 +123,8 @@ def row(telemetry: dict, *, av_delay_ms: float | None) -> dict:
         "stalls": text(server.get("stalls")),
         "mutes": text(server.get("mutes")),
         "hidden_s": text(None if hidden is None else round(hidden / 1000, 2)),
+        "stall_s": text(None if stall is None else round(stall / 1000, 2)),
+        "volume_changes": text(page.get("volume_changes")),
         "fullscreen_exits": text(page.get("fullscreen_exits")),
         "rate_changes": text(page.get("rate_changes")),
         "sync_offset_p95_ms": text(page.get("sync_offset_p95_ms")),

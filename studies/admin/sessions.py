@@ -16,7 +16,7 @@ from studies.models import (
 class TrialSlotInline(admin.TabularInline):
     model = TrialSlot
     extra = 0
-    fields = ["position", "system", "clip", "check_clip", "played_to_end_at"]
+    fields = ["position", "system", "clip", "check_clip", "played_to_end_at", "heard_ms"]
     readonly_fields = fields
     can_delete = False
 
@@ -53,6 +53,7 @@ class SessionAdmin(admin.ModelAdmin):
         "check_indices",
         "completion_code",
         "user_agent",
+        "av_delay_ms",
         "consented_at",
         "completed_at",
     ]
@@ -95,7 +96,19 @@ class TrialAdmin(admin.ModelAdmin):
         "lease_expires_at",
         "answered_at",
         "skipped_at",
+        "playback_telemetry",
     ]
+
+    @admin.display(description="playback telemetry")
+    def playback_telemetry(self, obj: Trial) -> str:
+        """The trial's telemetry (studies.telemetry) as indented JSON."""
+        import json
+
+        from django.utils.html import format_html
+
+        if not obj.telemetry:
+            return "-"
+        return format_html("<pre>{}</pre>", json.dumps(obj.telemetry, indent=2))
 
 
 @admin.register(Participant)

@@ -18,8 +18,8 @@ COLUMNS = (
     "played_all", "rt_ms", "submitted_at", "design", "score",
     # Playback telemetry of the row's trial (studies.telemetry; empty where not measured).
     "player", "heard_min_fraction", "switches", "seeks", "pauses", "stalls", "mutes",
-    "hidden_s", "fullscreen_exits", "rate_changes", "sync_offset_p95_ms", "switch_gap_p95_ms",
-    "av_delay_ms",
+    "hidden_s", "stall_s", "volume_changes", "fullscreen_exits", "rate_changes",
+    "sync_offset_p95_ms", "switch_gap_p95_ms", "av_delay_ms",
 )  # fmt: skip
 TELEMETRY = COLUMNS[COLUMNS.index("player") :]
 OPTIONAL = ("design", "score", *TELEMETRY)

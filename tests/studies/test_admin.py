@@ -50,6 +50,11 @@ def _study_form(**changes) -> dict:
         "headphone_trials": "6",
         "headphone_min_correct": "4",
         "bonus_cents": "0",
+        "player": "separate",
+        "switch_heard_fraction": "1.0",
+        "max_av_delay_ms": "0",
+        "qc_min_heard_fraction": "0",
+        "qc_max_hidden_seconds": "0",
     }
     data.update(changes)
     return data

@@ -182,6 +182,7 @@ def test_telemetry_of_a_scripted_session_matches_what_it_did(client, clock, swit
     assert page_report["sync_offset_n"] == 3 and page_report["sync_offset_max_ms"] == 10.0
     row = telemetry.row(trial.telemetry, av_delay_ms=None)
     assert row["player"] == "switch" and row["hidden_s"] == "1.5" and row["seeks"] == "1"
+    assert row["stall_s"] == "0.8" and row["volume_changes"] == "0"
     assert row["heard_min_fraction"] == "1" and row["av_delay_ms"] == ""
     # Nothing in it names a system.
     text = json.dumps(trial.telemetry)
