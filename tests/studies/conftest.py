@@ -1,6 +1,10 @@
-"""Shared fixtures: a library of real MP4 stimuli made once per test run, and study factories."""
+"""Shared fixtures: a library of real MP4 stimuli made once per test run, study factories, and
+a server clock the test moves."""
+
+from datetime import datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
 from tests.factories import MediaLibrary, build_media_library
 
@@ -33,3 +37,20 @@ def s3_storage(settings, s3_server):
     settings.STORAGES = s3_server.storages_setting(bucket)
     settings.STORAGE_BACKEND = "s3"
     return s3_server, bucket
+
+
+class Clock:
+    """The server's clock, moved by the test (every service reads timezone.now())."""
+
+    def __init__(self, start: datetime):
+        self.now = start
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    c = Clock(timezone.now())
+    monkeypatch.setattr(timezone, "now", lambda: c.now)
+    return c

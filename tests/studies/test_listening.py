@@ -5,30 +5,12 @@ import random
 from datetime import datetime, timedelta
 
 import pytest
-from django.utils import timezone
 
 from studies import listening
 from studies.models import PlaybackEvent, Session, Trial
 from tests.factories import CLIP_S, make_study
 
 pytestmark = pytest.mark.django_db
-
-
-class Clock:
-    """The server's clock, moved by the test (every service reads timezone.now())."""
-
-    def __init__(self, start: datetime):
-        self.now = start
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = Clock(timezone.now())
-    monkeypatch.setattr(timezone, "now", lambda: c.now)
-    return c
 
 
 @pytest.fixture

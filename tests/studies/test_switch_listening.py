@@ -4,31 +4,14 @@ page's clock or the server's clock allow), a version is heard once audible long 
 total, and the telemetry of a scripted session matches what the script did."""
 
 import json
-from datetime import datetime, timedelta
 
 import pytest
-from django.utils import timezone
 
 from studies import listening, telemetry
 from studies.models import Session, TrialSlot
 from tests.factories import CLIP_S, make_study
 
 pytestmark = pytest.mark.django_db
-
-
-class Clock:
-    def __init__(self, start: datetime):
-        self.now = start
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = Clock(timezone.now())
-    monkeypatch.setattr(timezone, "now", lambda: c.now)
-    return c
 
 
 def _page(client, study, code):

@@ -30,23 +30,12 @@
     }
     if (output) output.disconnect();
     output = ctx.createGain();
-    // A test can inject an audio delay (a Bluetooth headset, in effect) before the page loads.
-    if (window.foleyInjectAudioDelayMs) {
-      const injected = ctx.createDelay(2);
-      injected.delayTime.value = window.foleyInjectAudioDelayMs / 1000;
-      output.connect(injected).connect(ctx.destination);
-      window.foleyLatencyCheck = { ctx: ctx, output: injected };
-    } else {
-      output.connect(ctx.destination);
-      window.foleyLatencyCheck = { ctx: ctx, output: output };
-    }
+    // Each run reads the injected delay anew (a test changes it between runs).
+    window.foleyLatencyCheck = { ctx: ctx, output: window.foleyAudioClock.connectOutput(ctx, output) };
   }
 
   function ctxToPerf(t) {
-    const ts = ctx.getOutputTimestamp ? ctx.getOutputTimestamp() : null;
-    if (ts && ts.performanceTime > 0) return ts.performanceTime + (t - ts.contextTime) * 1000;
-    const latency = (ctx.outputLatency || 0) + (ctx.baseLatency || 0);
-    return performance.now() + (t - ctx.currentTime + latency) * 1000;
+    return window.foleyAudioClock.ctxToPerf(ctx, t);
   }
 
   function onTap(time) {

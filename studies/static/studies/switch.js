@@ -41,15 +41,9 @@
   const send = window.foleyEvents(answers.csrf);
   const Ctx = window.AudioContext || window.webkitAudioContext;
   const ctx = new Ctx({ latencyHint: "interactive" });
+  const audioClock = window.foleyAudioClock;
   const master = ctx.createGain();
-  // A test can inject an audio delay (a Bluetooth headset, in effect) before the page loads.
-  if (window.foleyInjectAudioDelayMs) {
-    const injected = ctx.createDelay(2);
-    injected.delayTime.value = window.foleyInjectAudioDelayMs / 1000;
-    master.connect(injected).connect(ctx.destination);
-  } else {
-    master.connect(ctx.destination);
-  }
+  audioClock.connectOutput(ctx, master);
   const buffers = new Array(n).fill(null);
   const durations = buttons.map((b) => parseFloat(b.dataset.duration));
   const audible = new Array(n).fill(0); // s, the page's own count (for its display)
@@ -71,19 +65,8 @@
     return send(eventUrl, { slot: buttons[index].dataset.slot, kind: kind }, { currentTime: time });
   }
 
-  function ctxToPerf(t) {
-    const ts = ctx.getOutputTimestamp ? ctx.getOutputTimestamp() : null;
-    if (ts && ts.performanceTime > 0) return ts.performanceTime + (t - ts.contextTime) * 1000;
-    const latency = (ctx.outputLatency || 0) + (ctx.baseLatency || 0);
-    return performance.now() + (t - ctx.currentTime + latency) * 1000;
-  }
-
-  function perfToCtx(p) {
-    const ts = ctx.getOutputTimestamp ? ctx.getOutputTimestamp() : null;
-    if (ts && ts.performanceTime > 0) return ts.contextTime + (p - ts.performanceTime) / 1000;
-    const latency = (ctx.outputLatency || 0) + (ctx.baseLatency || 0);
-    return ctx.currentTime + (p - performance.now()) / 1000 - latency;
-  }
+  const ctxToPerf = (t) => audioClock.ctxToPerf(ctx, t);
+  const perfToCtx = (p) => audioClock.perfToCtx(ctx, p);
 
   function videoAt(perf) {
     // The picture's media time shown at performance time `perf` (rate 1 while playing).
