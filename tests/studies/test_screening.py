@@ -76,6 +76,8 @@ def test_the_device_check_comes_before_any_sound(client, study):
     url, session = _start(client, study)
     page = client.get(url).content.decode()
     assert "Screen check" in page and "<audio" not in page and "/a/" not in page
+    # Continue waits for the script that fills in the size (a 0x0 would screen out).
+    assert '<button type="submit" disabled>Continue</button>' in page
     item = session.screening_items.first()
     assert client.get(f"{url}a/{item.token}").status_code == 404  # no sound before the check
     assert _device(client, url).status_code == 302

@@ -7,6 +7,9 @@
   if (device) {
     device.elements.width.value = String(Math.round(window.screen.width || window.innerWidth || 0));
     device.elements.height.value = String(Math.round(window.screen.height || window.innerHeight || 0));
+    // Continue only once the size is filled in: a click before this script ran would send
+    // 0x0 and screen the participant out for a small screen.
+    device.querySelector("button[type=submit]").disabled = false;
     return;
   }
   const form = document.getElementById("screening");
