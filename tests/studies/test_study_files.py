@@ -34,6 +34,14 @@ headphone_min_correct = 3
 accept_local_arrivals = false
 bonus_cents = 25
 
+[player]
+kind = "switch"
+heard_fraction = 0.8
+
+[latency]
+enabled = true
+max_delay_ms = 150
+
 [[criteria]]
 key = "overall"
 question = "Which video's music do you prefer?"
@@ -66,6 +74,8 @@ def test_create_export_create_gives_the_same_study(tmp_path, capsys):
     assert "Each video is shown twice" in first.instructions  # the design's own text
     assert list(first.criteria.values_list("key", flat=True)) == ["overall"]
     assert first.systems.get(key="fm").sampling == {"greedy": False, "top_p": 0.9}
+    assert (first.player, first.switch_heard_fraction) == ("switch", 0.8)
+    assert first.latency_check and first.max_av_delay_ms == 150 and first.latency_compensate
     capsys.readouterr()
     call_command("export_study_config", "pairs")
     exported = capsys.readouterr().out
@@ -103,10 +113,12 @@ def test_every_design_and_role_round_trips(tmp_path):
         (("trials = 6", "trials = 0"), ":8: 'trials' in [session]: Ensure this value is greater"),
         (('design = "pairwise"', 'design = "duel"'), ":3: 'design' in the top level: must be one"),
         (("[qc]", "[quality]"), ":12: [quality]: unknown table"),
-        (('key = "wn"', 'key = "Wave Net"'), ":35: 'key' in [[systems]] #2: Use lowercase"),
-        (('key = "wn"', 'key = "fm"'), ":35: 'key' in [[systems]] #2: 'fm' is given twice"),
+        (('key = "wn"', 'key = "Wave Net"'), ":43: 'key' in [[systems]] #2: Use lowercase"),
+        (('key = "wn"', 'key = "fm"'), ":43: 'key' in [[systems]] #2: 'fm' is given twice"),
         (('description = "the WaveNet baseline"', 'role = "judge"'),
-         ":37: 'role' in [[systems]] #2: must be one of"),
+         ":45: 'role' in [[systems]] #2: must be one of"),
+        (('kind = "switch"', 'kind = "carousel"'),
+         ":26: 'kind' in [player]: Value 'carousel' is not"),
         (('slug = "pairs"', 'slug = "no spaces"'), ":2: 'slug' in the top level: Enter a valid"),
         (("bonus_cents = 25", "bonus_cents = true"), "'bonus_cents' in [recruitment]: must be int"),
         (('title = "Pairs"', ""), ":1: the top level: 'title' is required"),
