@@ -8,7 +8,14 @@ ended, and try to answer. Prints one table: refused play-throughs under the serv
 how many the old rule (server receive times only: ended - play >= duration - 0.75 s) would have
 refused on the same events.
 
+With `--player switch` the study uses the switching player: each honest rater plays the
+clip four times from the start and switches version every half second (each version audible
+2 s in all), posting play / switch / ended as switch.js does; the scripted raters post every
+version's play at once, wait one clip and post ended. "Refused" then counts versions not heard
+once the rater's listening was done. The old-rule column applies to the separate player only.
+
     python benchmarks/listening_under_load.py [--raters 100] [--cheaters 10] [--workers 2]
+        [--player separate|switch]
 """
 
 import argparse
@@ -36,7 +43,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _setup(tmp: Path) -> None:
+def _setup(tmp: Path, player: str) -> None:
     os.environ.update(
         DATA_DIR=str(tmp), MEDIA_ROOT=str(tmp / "media"), DEBUG="1", LOG_LEVEL="WARNING"
     )
@@ -52,7 +59,7 @@ def _setup(tmp: Path) -> None:
     from tests.factories import build_media_library, make_study
 
     build_media_library(tmp / "media")
-    make_study(slug="load", n_items=3, trials_per_session=1, with_checks=False)
+    make_study(slug="load", n_items=3, trials_per_session=1, with_checks=False, player=player)
 
 
 class Rater:
@@ -109,6 +116,26 @@ class Rater:
         time.sleep(2.5)
         self._answer(url, csrf)
 
+    def honest_switching(self, clip_s: float):
+        url, labels, csrf = self._start()
+        time.sleep(0.3)
+        step = clip_s / len(labels)
+        state = {}
+        for _ in range(len(labels)):  # passes of the clip, each version audible `step` a pass
+            begun = time.time()
+            for i, slot in enumerate(labels):
+                at = begun + i * step
+                time.sleep(max(0.0, at - time.time()))
+                kind = "play" if i == 0 else "switch"
+                self._event(url, csrf, slot, kind, round(at - begun, 3), client_ms=int(at * 1000))
+            ends = begun + clip_s + 0.02
+            time.sleep(max(0.0, ends - time.time()))
+            state = self._event(url, csrf, labels[-1], "ended", clip_s, client_ms=int(ends * 1000))
+        self.refused = sum(not p for p in state["played"])
+        self.unlocked = bool(state["unlocked"])
+        time.sleep(2.5)
+        self._answer(url, csrf)
+
     def cheat(self, clip_s: float):
         url, labels, csrf = self._start()
         for slot in labels:
@@ -144,11 +171,12 @@ def main() -> None:
     parser.add_argument("--raters", type=int, default=100)
     parser.add_argument("--cheaters", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--player", choices=("separate", "switch"), default="separate")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="listening-load-"))
     server = None
     try:
-        _setup(tmp)
+        _setup(tmp, args.player)
         from tests.factories import CLIP_S
 
         port = _free_port()
@@ -168,7 +196,8 @@ def main() -> None:
                 time.sleep(0.2)
         honest = [Rater(base, f"H{n}") for n in range(args.raters)]
         cheats = [Rater(base, f"X{n}") for n in range(args.cheaters)]
-        threads = [threading.Thread(target=r.honest, args=(CLIP_S,)) for r in honest]
+        play = "honest" if args.player == "separate" else "honest_switching"
+        threads = [threading.Thread(target=getattr(r, play), args=(CLIP_S,)) for r in honest]
         threads += [threading.Thread(target=r.cheat, args=(CLIP_S,)) for r in cheats]
         started = time.monotonic()
         for t in threads:
@@ -176,10 +205,13 @@ def main() -> None:
         for t in threads:
             t.join(timeout=600)
         wall = time.monotonic() - started
-        old_refused, accepted = _old_rule_refusals()
+        old_refused, accepted = _old_rule_refusals() if args.player == "separate" else (0, 0)
         latency = sorted(x for r in honest + cheats for x in r.latency)
         n_plays = 4 * args.raters
-        print(f"{args.raters} honest + {args.cheaters} scripted raters, gunicorn -w {args.workers}")
+        print(
+            f"{args.raters} honest + {args.cheaters} scripted raters, gunicorn -w "
+            f"{args.workers}, {args.player} player"
+        )
         print(
             f"wall {wall:.1f} s; event latency median {statistics.median(latency) * 1000:.0f} ms,"
             f" p95 {latency[int(0.95 * len(latency))] * 1000:.0f} ms"
@@ -188,14 +220,16 @@ def main() -> None:
         print("| what | count | share |")
         print("|---|---|---|")
         refused = sum(r.refused for r in honest)
+        what = "play-throughs refused" if args.player == "separate" else "versions not heard"
         print(
-            f"| honest play-throughs refused (server rules) | {refused} of {n_plays} "
+            f"| honest {what} (server rules) | {refused} of {n_plays} "
             f"| {refused / n_plays:.1%} |"
         )
-        print(
-            f"| same events refused by the old server-time rule | {old_refused} of {accepted} "
-            f"| {old_refused / max(1, accepted):.1%} |"
-        )
+        if args.player == "separate":
+            print(
+                f"| same events refused by the old server-time rule | {old_refused} of "
+                f"{accepted} | {old_refused / max(1, accepted):.1%} |"
+            )
         answered = sum(r.answered for r in honest)
         print(
             f"| honest raters whose answer was stored | {answered} of {args.raters} "
