@@ -222,8 +222,7 @@ def main() -> None:
         refused = sum(r.refused for r in honest)
         what = "play-throughs refused" if args.player == "separate" else "versions not heard"
         print(
-            f"| honest {what} (server rules) | {refused} of {n_plays} "
-            f"| {refused / n_plays:.1%} |"
+            f"| honest {what} (server rules) | {refused} of {n_plays} | {refused / n_plays:.1%} |"
         )
         if args.player == "separate":
             print(

@@ -141,16 +141,21 @@ def study_vote_rows(*, study: Study, include_simulated: bool = False) -> list[di
         else:
             foils = sum("-foil-" in n for n in names)
             names.append(f"{slot.check_clip.kind}-foil-{foils + 1}")
-    trials = Trial.objects.filter(
-        session__study=study, **({} if include_simulated else {"session__simulated": False})
-    ).annotate(
-        n=Count("slots"), n_played=Count("slots", filter=Q(slots__played_to_end_at__isnull=False))
+    trials = (
+        Trial.objects.filter(
+            session__study=study, **({} if include_simulated else {"session__simulated": False})
+        )
+        .annotate(
+            n=Count("slots"),
+            n_played=Count("slots", filter=Q(slots__played_to_end_at__isnull=False)),
+        )
+        .select_related("session")
+        .only("pk", "telemetry", "session__av_delay_ms")
     )
-    played = {t.pk: t.n == t.n_played for t in trials}
-    telemetry_rows = {
-        t.pk: telemetry.row(t.telemetry, av_delay_ms=t.session.av_delay_ms)
-        for t in trials.select_related("session").only("pk", "telemetry", "session__av_delay_ms")
-    }
+    played, telemetry_rows = {}, {}
+    for t in trials:  # one query: listening state and telemetry columns per trial
+        played[t.pk] = t.n == t.n_played
+        telemetry_rows[t.pk] = telemetry.row(t.telemetry, av_delay_ms=t.session.av_delay_ms)
     design = study.design
     rows = []
     for vote in votes:

@@ -42,12 +42,17 @@ def _encoded(taps):
     return {k: ",".join(f"{v:.1f}" for v in values) for k, values in taps.items()}
 
 
-@pytest.mark.django_db
-def test_the_check_is_stored_required_and_can_screen_out(client):
-    study = make_study(
+@pytest.fixture
+def screening_out_study(db):
+    """Screening with the latency check; raters above 200 ms are screened out."""
+    return make_study(
         slug="lat", with_checks=False, trials_per_session=1, screening=True, latency_check=True,
         max_av_delay_ms=200, latency_screen_out=True,
     )  # fmt: skip
+
+
+def test_the_check_is_stored_required_and_can_screen_out(client, screening_out_study):
+    study = screening_out_study
     url, session = _start(client, study)
     assert client.post(url + "screen/latency", _encoded(_taps(250))).status_code == 409
     _device(client, url)
@@ -70,13 +75,8 @@ def test_the_check_is_stored_required_and_can_screen_out(client):
     assert "Bluetooth" in " ".join(session.screening["result"]["reasons"])
 
 
-@pytest.mark.django_db
-def test_a_rater_who_redoes_the_check_with_wired_headphones_goes_on(client):
-    study = make_study(
-        slug="lat2", with_checks=False, trials_per_session=1, screening=True, latency_check=True,
-        max_av_delay_ms=200, latency_screen_out=True,
-    )  # fmt: skip
-    url, session = _start(client, study)
+def test_a_rater_who_redoes_the_check_with_wired_headphones_goes_on(client, screening_out_study):
+    url, session = _start(client, screening_out_study)
     _device(client, url)
     _hear_all(session)
     assert client.post(url + "screen/latency", _encoded(_taps(280))).json()["too_late"]
