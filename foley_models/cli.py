@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto")
     train.add_argument("--max-steps", type=int, default=20000)
     train.add_argument("--max-minutes", type=float, help="stop (and validate) after this long")
+    train.add_argument(
+        "--max-cpu-minutes",
+        type=float,
+        help="stop (and validate) after this much CPU time (all threads), whatever else runs",
+    )
     train.add_argument("--val-every", type=int, default=200)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--resume", action="store_true")
@@ -148,9 +153,11 @@ def run_train(args) -> None:
         resume=args.resume,
         val_every=args.val_every,
         max_minutes=args.max_minutes,
+        max_cpu_minutes=args.max_cpu_minutes,
     )
     print(
-        f"{args.system}: {summary['step']} steps in {summary['minutes']:.1f} min, best "
+        f"{args.system}: {summary['step']} steps in {summary['minutes']:.1f} min "
+        f"({summary['cpu_minutes']:.1f} CPU min), best "
         f"val loss {summary['best_val_loss']:.4f}; checkpoints in {args.out}"
     )
 

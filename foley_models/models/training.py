@@ -43,6 +43,9 @@ class TrainOptions:
     val_every: int = 200
     log_every: int = 25
     max_minutes: float | None = None
+    # A budget in CPU time (this process's, all threads): the same work on a busy shared
+    # machine as on an idle one, where a wall-clock budget buys fewer steps.
+    max_cpu_minutes: float | None = None
     progress: bool = True
     # Called at every logging interval with (step, elapsed_s, train loss, last validation
     # metrics); returning True stops the run cleanly (validated and saved, like running out of
@@ -108,6 +111,7 @@ def train(task: TrainingTask, options: TrainOptions) -> dict:
     if new_log:
         writer.writerow(["step", "split", "loss", "metric", "value", "lr", "elapsed_s"])
     started = time.perf_counter()
+    cpu_started = time.process_time()
     metrics: dict = {}
 
     def save(path: Path, resumable: bool) -> None:
@@ -174,6 +178,9 @@ def train(task: TrainingTask, options: TrainOptions) -> dict:
                     writer.writerow([step, "train", "", name, f"{value:.5f}", "", f"{elapsed:.1f}"])
                 log.flush()
             out_of_time = options.max_minutes is not None and elapsed > options.max_minutes * 60
+            if options.max_cpu_minutes is not None:
+                cpu = time.process_time() - cpu_started
+                out_of_time = out_of_time or cpu > options.max_cpu_minutes * 60
             if options.on_log and (step % options.log_every == 0 or step == 1):
                 stop = options.on_log(step, elapsed, loss.item(), metrics)
                 out_of_time = out_of_time or bool(stop)
@@ -199,6 +206,7 @@ def train(task: TrainingTask, options: TrainOptions) -> dict:
         "best_val_loss": best,
         "last": metrics,
         "minutes": (time.perf_counter() - started) / 60,
+        "cpu_minutes": (time.process_time() - cpu_started) / 60,
     }
 
 
@@ -214,6 +222,7 @@ def train_system(
     resume: bool = False,
     val_every: int = 200,
     max_minutes: float | None = None,
+    max_cpu_minutes: float | None = None,
     progress: bool = True,
     on_log: Callable[[int, float, float, dict], bool] | None = None,
 ) -> dict:
@@ -232,6 +241,7 @@ def train_system(
         resume=resume,
         val_every=val_every,
         max_minutes=max_minutes,
+        max_cpu_minutes=max_cpu_minutes,
         progress=progress,
         on_log=on_log,
     )

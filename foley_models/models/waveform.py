@@ -2,10 +2,18 @@
 
 - `WaveformConfig`: the fields every baseline config has (encoder, instruments, rates, training).
 - `PoseConditioner`: the same ST-GCN encoder architecture as Foley Music, plus an instrument
-  embedding, giving pose features [B, T', d] that each baseline upsamples to its own rate.
+  embedding, giving pose features [B, T', d] that each baseline upsamples to its own rate. With
+  `onset_loss_weight` > 0 it also has an onset head (the supervision that made Foley Music
+  `small` read the motion): per memory frame, `onset_subframes` logits that a note starts in
+  each sub-frame (11 ms at `small`), trained with binary cross-entropy against the clip's note
+  onsets (from its MIDI, or detected in its reference audio where it has none). Its
+  probabilities (detached: only the onset loss trains the head) are one more conditioning
+  channel, upsampled from their own fine grid, so the moment of an onset survives the
+  upsampling that smears the 91 ms features.
 - `WaveformTask`: training hooks for the shared loop: pose crops with the matching reference
   audio resampled to the model's rate (loaded once), Foley augmentation, a warm-up schedule and
-  a validation set that is the same every time.
+  a validation set that is the same every time; `window_starts` places a share of the training
+  windows (`onset_window_share`) so they hold a note onset.
 - `WaveformGenerator`: the shared generation interface; a system only implements `synthesize`.
 """
 
@@ -43,16 +51,35 @@ class WaveformConfig:
     grad_clip: float = 1.0
     weight_decay: float = 0.0
     adam_betas: tuple[float, float] = (0.9, 0.999)
+    # The onset head on the pose features (0 = none) and its sub-frames per memory frame.
+    onset_loss_weight: float = 0.0
+    onset_subframes: int = 8
+    # Share of the training windows placed to contain a note onset (sample-level systems train
+    # on windows of a fraction of a second, most of which would otherwise hold no onset).
+    onset_window_share: float = 0.0
+    # Pose clips added to every training step for the onset loss alone: the pose encoder is a
+    # small part of a sample-level step's cost, so its supervision can see many more clips
+    # than the few the waveform loss can afford.
+    onset_batch_size: int = 0
+
+    @property
+    def cond_dim(self) -> int:
+        """Conditioning channels: the pose features and, with an onset head, its probability."""
+        return self.encoder.d_model + (1 if self.onset_loss_weight > 0 else 0)
 
 
 class PoseConditioner(nn.Module):
-    """Pose clips [B, T, C, V, M] and instrument ids [B] -> features [B, T', d]."""
+    """Pose clips [B, T, C, V, M] and instrument ids [B] -> features [B, T', d] and, with an
+    onset head, onset logits [B, T' * subframes]."""
 
-    def __init__(self, encoder: PoseEncoderConfig, instruments: tuple[str, ...]) -> None:
+    def __init__(self, config: WaveformConfig) -> None:
         super().__init__()
-        self.instruments = instruments
-        self.encoder = PoseEncoder(encoder)
-        self.instrument = nn.Embedding(len(instruments), encoder.d_model)
+        self.instruments = config.instruments
+        self.encoder = PoseEncoder(config.encoder)
+        self.instrument = nn.Embedding(len(config.instruments), config.encoder.d_model)
+        self.subframes = config.onset_subframes if config.onset_loss_weight > 0 else 0
+        if self.subframes:
+            self.onset_head = nn.Linear(config.encoder.d_model, self.subframes)
 
     def instrument_ids(self, names: list[str], device) -> torch.Tensor:
         unknown = sorted(set(names) - set(self.instruments))
@@ -65,10 +92,36 @@ class PoseConditioner(nn.Module):
     def forward(self, pose: torch.Tensor, instrument: torch.Tensor) -> torch.Tensor:
         return self.encoder(pose) + self.instrument(instrument)[:, None, :]
 
+    def condition(
+        self, pose: torch.Tensor, instrument: torch.Tensor, n: int
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The conditioning at n steps over the clip, [B, cond_dim, n], and the onset logits
+        [B, T' * subframes] (None without an onset head)."""
+        features = self(pose, instrument)
+        c = upsample(features, n)
+        if not self.subframes:
+            return c, None
+        logits = self.onset_head(features).reshape(features.shape[0], -1)
+        curve = torch.sigmoid(logits.detach())[:, :, None]  # [B, T' * K, 1]
+        return torch.cat([c, upsample(curve, n)], dim=1), logits
+
 
 def upsample(features: torch.Tensor, n: int) -> torch.Tensor:
     """Features [B, T', d] spread over the same duration at n steps: [B, d, n] (linear)."""
     return F.interpolate(features.transpose(1, 2), size=n, mode="linear", align_corners=False)
+
+
+def onset_curve_targets(onsets: list[np.ndarray], bins: int, bin_s: float) -> torch.Tensor:
+    """[B, bins] targets for the onset head: 1 in the sub-frame where a note starts, 0.5 in
+    its neighbours (a few ms off is nearly right), else 0. `onsets`: seconds from clip start."""
+    targets = torch.zeros(len(onsets), bins)
+    for i, times in enumerate(onsets):
+        index = np.floor(np.asarray(times) / bin_s).astype(int)
+        for offset, value in ((-1, 0.5), (1, 0.5), (0, 1.0)):
+            near = index + offset
+            near = near[(near >= 0) & (near < bins)]
+            targets[i, near] = torch.maximum(targets[i, near], torch.tensor(value))
+    return targets
 
 
 class WaveformTask:
@@ -80,6 +133,7 @@ class WaveformTask:
         self.device = device
         self.model = model.to(device)
         self._audio: dict[str, np.ndarray] = {}  # performance id -> audio at the model's rate
+        self._onsets: dict[str, np.ndarray] = {}  # performance id -> note onsets (s)
         self.train_sources = self._sources(data, "train")
         val = self._sources(data, "val")
         self.val_clips = clips.consecutive_clips(
@@ -98,7 +152,22 @@ class WaveformTask:
         for s in with_audio:
             audio, rate = read_wav(s.audio_path)
             self._audio[s.performance.id] = resample(audio, rate, self.config.sample_rate)
+            if self.config.onset_loss_weight > 0 or self.config.onset_window_share > 0:
+                self._onsets[s.performance.id] = self._source_onsets(s, audio, rate)
         return with_audio
+
+    @staticmethod
+    def _source_onsets(source: clips.Source, audio: np.ndarray, rate: int) -> np.ndarray:
+        """The performance's note onsets: from its MIDI, else detected in its recording."""
+        if source.notes:
+            return np.unique(np.array([n.start for n in source.notes]))
+        from foley_models.audio_onsets import detect_onsets
+
+        return np.asarray(detect_onsets(audio, rate), dtype=float)
+
+    def clip_onsets(self, clip: clips.Clip) -> np.ndarray:
+        times = self._onsets.get(clip.source_id, np.zeros(0)) - clip.start_s
+        return times[(times >= 0) & (times < self.config.clip_s)]
 
     def clip_audio(self, clip: clips.Clip) -> np.ndarray:
         rate = self.config.sample_rate
@@ -111,7 +180,59 @@ class WaveformTask:
         pose = torch.from_numpy(np.stack([c.pose for c in batch])).to(self.device)
         audio = torch.from_numpy(np.stack([self.clip_audio(c) for c in batch])).to(self.device)
         ids = self.model.conditioner.instrument_ids([c.instrument for c in batch], self.device)
-        return {"pose": pose, "instrument": ids, "audio": audio}
+        out = {"pose": pose, "instrument": ids, "audio": audio}
+        if self._onsets:
+            out["onsets"] = [self.clip_onsets(c) for c in batch]
+        return out
+
+    def condition(self, batch: dict, n: int) -> torch.Tensor:
+        """The conditioning at n steps [B, cond_dim, n]; the onset logits are kept in the
+        batch for `add_onset_loss`."""
+        c, batch["onset_logits"] = self.model.conditioner.condition(
+            batch["pose"], batch["instrument"], n
+        )
+        return c
+
+    def add_onset_loss(self, loss: torch.Tensor, metrics: dict, batch: dict):
+        """The system's loss plus the onset head's weighted binary cross-entropy (reported as
+        "onset_loss", the system's own loss as "system_loss"), over the batch's clips and, in
+        training, its extra pose clips (`onset_batch_size`)."""
+        logits = batch.get("onset_logits")
+        if logits is None:
+            return loss, metrics
+        c = self.config
+        bin_s = c.encoder.downsample / c.fps / c.onset_subframes
+        onsets = batch["onsets"]
+        extra = batch.get("onset_batch")
+        if extra is not None:  # training: the extra pose clips join the onset loss
+            features = self.model.conditioner(extra["pose"], extra["instrument"])
+            more = self.model.conditioner.onset_head(features).reshape(features.shape[0], -1)
+            logits, onsets = torch.cat([logits, more]), [*onsets, *extra["onsets"]]
+        targets = onset_curve_targets(onsets, logits.shape[1], bin_s).to(logits.device)
+        onset = F.binary_cross_entropy_with_logits(logits, targets)
+        metrics = {**metrics, "system_loss": loss.item(), "onset_loss": onset.item()}
+        return loss + c.onset_loss_weight * onset, metrics
+
+    def window_starts(
+        self, batch: dict, n: int, length: int, rng: np.random.Generator, unit: int = 1
+    ) -> list[int]:
+        """A training window of `length` samples in each clip of n samples, its start in
+        `unit`s of samples. A share `onset_window_share` of the windows (those of clips that
+        have one) is placed so a note onset falls inside it, past its first tenth (where the
+        model has some context); the rest are uniform."""
+        rate, latest = self.config.sample_rate, (n - length) // unit
+        starts = []
+        for i in range(len(batch["audio"])):
+            onsets = batch.get("onsets", [np.zeros(0)] * (i + 1))[i]
+            if len(onsets) and rng.random() < self.config.onset_window_share:
+                onset = int(onsets[int(rng.integers(len(onsets)))] * rate)
+                low = max(0, -(-(onset - length + 1) // unit))
+                high = min(latest, (onset - length // 10) // unit)
+                if low <= high:
+                    starts.append(int(rng.integers(low, high + 1)))
+                    continue
+            starts.append(int(rng.integers(0, latest + 1)))
+        return starts
 
     def prepare(self, batch: dict, rng: np.random.Generator) -> dict:
         return batch
@@ -125,7 +246,20 @@ class WaveformTask:
             clips.random_clip(self.train_sources, c.clip_s, c.clip_s, rng)
             for _ in range(c.batch_size)
         ]
-        return self.prepare(self.collate(chosen), rng)
+        batch = self.prepare(self.collate(chosen), rng)
+        if c.onset_loss_weight > 0 and c.onset_batch_size > 0:
+            extra = [
+                clips.random_clip(self.train_sources, c.clip_s, c.clip_s, rng)
+                for _ in range(c.onset_batch_size)
+            ]
+            batch["onset_batch"] = {
+                "pose": torch.from_numpy(np.stack([x.pose for x in extra])).to(self.device),
+                "instrument": self.model.conditioner.instrument_ids(
+                    [x.instrument for x in extra], self.device
+                ),
+                "onsets": [self.clip_onsets(x) for x in extra],
+            }
+        return batch
 
     def validate(self) -> dict:
         rng = np.random.default_rng(0)  # the same windows every time

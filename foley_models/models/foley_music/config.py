@@ -38,6 +38,16 @@ class FoleyMusicConfig:
     # memory that predicts, per memory frame, whether a note starts in it (binary
     # cross-entropy against the MIDI), so the encoder learns onset features quickly.
     onset_loss_weight: float = 0.0
+    # Not in the paper: the hands' positions in a body frame (models/hand_features.py: wrist
+    # and fingertips relative to the hips, along the shoulders, in shoulder widths), encoded by
+    # a strided convolution and added to the pose memory. They carry the pitch: where a hand
+    # is on the keyboard or the neck.
+    hand_features: bool = False
+    # Not in the paper: an auxiliary loss (weight; 0 = off) on a linear head over the pose
+    # memory that predicts the pitch of the notes starting in each memory frame (cross-entropy
+    # against their pitch distribution, on frames where a note starts), so the memory carries
+    # the pitch where the decoder's cross-attention looks for it.
+    pitch_loss_weight: float = 0.0
     # A LayerNorm after the last decoder layer, before the output head (the release's
     # TransformerDecoder has one; on in `paper`, off in `small` and `debug`, whose checkpoints
     # were trained without it).
@@ -57,7 +67,8 @@ class FoleyMusicConfig:
 def preset(name: str, **overrides) -> FoleyMusicConfig:
     """`paper`: the paper's model, as its official code builds and trains it. `small`: trains
     on a 2-core CPU in 30 minutes (no ST-GCN dropout, no final LayerNorm, gradients clipped at
-    1.0, and the time encoding, time bias and onset loss the paper does not have). `debug`:
+    1.0, and the time encoding, time bias, onset loss, hand features and pitch loss the paper does
+    not have). `debug`:
     builds in well under a second, for tests."""
 
     def paper():
@@ -94,6 +105,8 @@ def preset(name: str, **overrides) -> FoleyMusicConfig:
             time_bias_behind=6,
             time_bias_ahead=16,
             onset_loss_weight=1.0,
+            hand_features=True,
+            pitch_loss_weight=1.0,
         )
 
     def debug():
@@ -116,6 +129,8 @@ def preset(name: str, **overrides) -> FoleyMusicConfig:
             time_bias_behind=2,
             time_bias_ahead=6,
             onset_loss_weight=1.0,
+            hand_features=True,
+            pitch_loss_weight=1.0,
         )
 
     return choose(name, overrides, debug=debug, small=small, paper=paper)

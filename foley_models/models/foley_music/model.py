@@ -8,8 +8,10 @@ serves several instruments, so a learned instrument embedding is added to the me
 optional absolute-time encoding (config.time_encoding) adds the same time sinusoids to memory
 tokens and events; optional time-aligned cross-attention (config.time_bias) adds a learned
 per-head bias on the offset between a memory token's time and the event's clock; and an optional
-onset head on the memory (config.onset_loss_weight) gives the encoder an auxiliary target. All
-three are off in the `paper` preset.
+onset head on the memory (config.onset_loss_weight) gives the encoder an auxiliary target; optional
+hand features (config.hand_features: the hands' positions in a body frame, which carry the pitch)
+are added to the memory, and an optional pitch head on the memory (config.pitch_loss_weight)
+predicts the pitch of the notes starting in each memory frame. All five are off in `paper`.
 """
 
 import math
@@ -20,7 +22,10 @@ from torch import nn
 
 from foley_models.data import vocab
 from foley_models.models.foley_music.config import FoleyMusicConfig
+from foley_models.models.hand_features import HandFeatureEncoder, require_layout
 from foley_models.models.pose_encoder import PoseEncoder
+
+PITCHES = 128
 
 
 def skew(qe: torch.Tensor) -> torch.Tensor:
@@ -204,6 +209,11 @@ class FoleyMusic(nn.Module):
         self.head = nn.Linear(config.d_model, vocab.VOCAB_SIZE)
         if config.onset_loss_weight > 0:
             self.onset_head = nn.Linear(config.d_model, 1)
+        if config.hand_features:
+            require_layout(config.encoder.layout)
+            self.hands = HandFeatureEncoder(config.d_model, config.encoder.downsample)
+        if config.pitch_loss_weight > 0:
+            self.pitch_head = nn.Linear(config.d_model, PITCHES)
 
     def instrument_ids(self, instruments: list[str], device) -> torch.Tensor:
         try:
@@ -218,6 +228,8 @@ class FoleyMusic(nn.Module):
     def encode(self, pose: torch.Tensor, instrument: torch.Tensor) -> torch.Tensor:
         """pose [B, T, C, V, M], instrument ids [B] -> memory [B, T', d]."""
         memory = self.encoder(pose) + self.instrument(instrument)[:, None, :]
+        if self.config.hand_features:
+            memory = memory + self.hands(pose)
         if self.config.time_encoding:
             memory = memory + time_encoding(
                 self.memory_times(memory.shape[1], memory.device), self.config.d_model
@@ -232,6 +244,10 @@ class FoleyMusic(nn.Module):
     def onset_logits(self, memory: torch.Tensor) -> torch.Tensor:
         """memory [B, T', d] -> [B, T'] logits that a note starts in each memory frame."""
         return self.onset_head(memory).squeeze(-1)
+
+    def pitch_logits(self, memory: torch.Tensor) -> torch.Tensor:
+        """memory [B, T', d] -> [B, T', 128] logits of the pitch of a note starting there."""
+        return self.pitch_head(memory)
 
     def _memory_offsets(self, times: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
         """[B, L] event clocks -> [B, L, T'] offsets (memory frames) of each memory token."""

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from foley_models.data import codec, vocab
 from foley_models.models import clips
 from foley_models.models.foley_music.config import FoleyMusicConfig
-from foley_models.models.foley_music.model import FoleyMusic
+from foley_models.models.foley_music.model import PITCHES, FoleyMusic
 
 VALIDATION_CLIPS = 64
 
@@ -37,6 +37,8 @@ def collate(batch: list[clips.Clip], model: FoleyMusic, device) -> dict:
     out = {"pose": pose, "instrument": instrument, "x": tokens[:, :-1], "y": tokens[:, 1:]}
     if config.onset_loss_weight > 0:
         out["onsets"] = onset_targets(batch, config, pose.shape[1]).to(device)
+    if config.pitch_loss_weight > 0:
+        out["pitches"] = pitch_targets(batch, config, pose.shape[1]).to(device)
     return out
 
 
@@ -53,11 +55,39 @@ def onset_targets(batch: list[clips.Clip], config: FoleyMusicConfig, frames: int
     return targets
 
 
+def pitch_targets(batch: list[clips.Clip], config: FoleyMusicConfig, frames: int) -> torch.Tensor:
+    """[B, T', 128]: per memory frame, the pitch distribution of the notes starting in it (a
+    chord shares the mass), all zeros where none starts."""
+    ds = config.encoder.downsample
+    length = -(-frames // ds)
+    targets = torch.zeros(len(batch), length, PITCHES)
+    for i, clip in enumerate(batch):
+        for note in clip.notes:
+            index = int(note.start * config.fps // ds)
+            if 0 <= index < length:
+                targets[i, index, note.pitch] += 1.0
+    return targets / targets.sum(dim=2, keepdim=True).clamp(min=1.0)
+
+
+def pitch_loss(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cross-entropy against the pitch distributions on frames where a note starts, and the
+    share of those frames whose most likely pitch is one that starts there."""
+    onset = targets.sum(dim=2) > 0
+    if not onset.any():
+        zero = logits.sum() * 0.0
+        return zero, zero.detach()
+    log_p = F.log_softmax(logits[onset], dim=-1)
+    loss = -(targets[onset] * log_p).sum(dim=-1).mean()
+    hit = targets[onset].gather(1, log_p.argmax(-1, keepdim=True)).squeeze(1) > 0
+    return loss, hit.float().mean()
+
+
 def loss_and_accuracy(
     model: FoleyMusic, batch: dict
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Cross-entropy over events ignoring PAD, token accuracy excluding PAD, and the onset
-    head's binary cross-entropy where the config asks for it (else None)."""
+    """Cross-entropy over events ignoring PAD, token accuracy excluding PAD, and the auxiliary
+    heads' losses the config asks for: "onset_loss" (binary cross-entropy), "pitch_loss" and
+    "pitch_accuracy"."""
     memory = model.encode(batch["pose"], batch["instrument"])
     logits = model.decode(batch["x"], memory)
     y = batch["y"]
@@ -66,10 +96,16 @@ def loss_and_accuracy(
     )
     real = y != vocab.PAD
     accuracy = ((logits.argmax(-1) == y) & real).sum() / real.sum().clamp(min=1)
-    onset_loss = None
+    auxiliary = {}
     if "onsets" in batch:
-        onset_loss = F.binary_cross_entropy_with_logits(model.onset_logits(memory), batch["onsets"])
-    return loss, accuracy, onset_loss
+        auxiliary["onset_loss"] = F.binary_cross_entropy_with_logits(
+            model.onset_logits(memory), batch["onsets"]
+        )
+    if "pitches" in batch:
+        auxiliary["pitch_loss"], auxiliary["pitch_accuracy"] = pitch_loss(
+            model.pitch_logits(memory), batch["pitches"]
+        )
+    return loss, accuracy, auxiliary
 
 
 class Task:
@@ -98,17 +134,22 @@ class Task:
         return collate(batch, self.model, self.device)
 
     def loss(self, batch: dict):
-        loss, accuracy, onset_loss = loss_and_accuracy(self.model, batch)
+        loss, accuracy, auxiliary = loss_and_accuracy(self.model, batch)
         metrics = {"accuracy": accuracy.item()}
-        if onset_loss is not None:
+        if auxiliary:
             metrics["event_loss"] = loss.item()
-            metrics["onset_loss"] = onset_loss.item()
-            loss = loss + self.config.onset_loss_weight * onset_loss
+        weights = {"onset_loss": self.config.onset_loss_weight,
+                   "pitch_loss": self.config.pitch_loss_weight}  # fmt: skip
+        for name, value in auxiliary.items():
+            metrics[name] = value.item()
+            if name in weights:
+                loss = loss + weights[name] * value
         return loss, metrics
 
     def validate(self) -> dict:
         """Loss and accuracy over the validation clips, and the loss again with every clip's
-        pose taken from a clip half the set away: the gap says how much the motion is used."""
+        pose taken from a clip half the set away: the gap says how much the motion is used.
+        With a pitch head, also its accuracy on the frames where a note starts."""
         size = self.config.batch_size
         n = len(self.val_clips)
         poses = {
@@ -118,6 +159,7 @@ class Task:
         out = {}
         for name, pose in poses.items():
             total_loss, total_correct, total_tokens = 0.0, 0, 0
+            pitch_hits, pitch_frames = 0.0, 0
             for i in range(0, n, size):
                 batch = collate(self.val_clips[i : i + size], self.model, self.device)
                 batch["pose"] = torch.from_numpy(np.stack(pose[i : i + size])).to(self.device)
@@ -132,6 +174,14 @@ class Task:
                 ).item()
                 total_correct += ((logits.argmax(-1) == y) & real).sum().item()
                 total_tokens += real.sum().item()
+                if name == "val" and "pitches" in batch:
+                    memory = self.model.encode(batch["pose"], batch["instrument"])
+                    frames = (batch["pitches"].sum(dim=2) > 0).sum().item()
+                    _, hit = pitch_loss(self.model.pitch_logits(memory), batch["pitches"])
+                    pitch_hits += hit.item() * frames
+                    pitch_frames += frames
             out[f"{name}_loss"] = total_loss / max(total_tokens, 1)
             out[f"{name}_accuracy"] = total_correct / max(total_tokens, 1)
+            if pitch_frames:
+                out[f"{name}_pitch_accuracy"] = pitch_hits / pitch_frames
         return out

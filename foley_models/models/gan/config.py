@@ -27,6 +27,7 @@ class GANConfig(WaveformConfig):
     d_channels: int = 256
     d_layers: int = 4
     recon_weight: float = 100.0  # L1 on the normalised log-mel, against the adversarial term
+    flux_weight: float = 0.0  # L1 on its spectral flux (gan/train.py); 0 in `paper` (RegNet)
     griffin_lim_iters: int = 32
     lr: float = 2e-4
     adam_betas: tuple[float, float] = (0.5, 0.999)
@@ -54,6 +55,9 @@ def preset(name: str, **overrides) -> GANConfig:
             clip_s=3.0,
             batch_size=16,
             warmup_steps=50,
+            onset_loss_weight=1.0,
+            onset_batch_size=16,
+            flux_weight=200.0,
         )
 
     def debug():
@@ -71,6 +75,9 @@ def preset(name: str, **overrides) -> GANConfig:
             batch_size=2,
             warmup_steps=5,
             griffin_lim_iters=4,
+            onset_loss_weight=1.0,
+            onset_batch_size=2,
+            flux_weight=200.0,
         )
 
     return choose(name, overrides, debug=debug, small=small, paper=paper)

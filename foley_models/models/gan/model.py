@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from foley_models.models.gan.config import GANConfig
-from foley_models.models.waveform import PoseConditioner, upsample
+from foley_models.models.waveform import PoseConditioner
 
 MEL_CENTRE, MEL_SCALE = -5.0, 5.0  # natural-log mel amplitudes -> about [-1, 1]
 
@@ -23,6 +23,12 @@ def normalise_mel(log_mel: torch.Tensor) -> torch.Tensor:
 
 def denormalise_mel(x: torch.Tensor) -> torch.Tensor:
     return x * MEL_SCALE + MEL_CENTRE
+
+
+def spectral_flux(mel: torch.Tensor) -> torch.Tensor:
+    """[B, n_mels, F] -> [B, F - 1]: the mean rise of the log-mel from one frame to the next,
+    the onset strength our audio onset detector also reads."""
+    return torch.relu(mel[:, :, 1:] - mel[:, :, :-1]).mean(dim=1)
 
 
 def _conv_stack(c_in, channels, layers, out, activation, dropout) -> nn.Sequential:
@@ -41,7 +47,7 @@ class MelGenerator(nn.Module):
     def __init__(self, config: GANConfig) -> None:
         super().__init__()
         self.config = config
-        d = config.encoder.d_model
+        d = config.cond_dim
         self.convs = _conv_stack(
             d + config.noise_dim, config.channels, config.conv_layers, 0, nn.ReLU, config.dropout
         )
@@ -69,7 +75,7 @@ class Discriminator(nn.Module):
 
     def __init__(self, config: GANConfig) -> None:
         super().__init__()
-        c_in, layers = config.n_mels + config.encoder.d_model, []
+        c_in, layers = config.n_mels + config.cond_dim, []
         for _ in range(config.d_layers - 1):
             layers += [
                 nn.Conv1d(c_in, config.d_channels, 4, stride=2, padding=1),
@@ -87,7 +93,7 @@ class PoseToMelGAN(nn.Module):
     def __init__(self, config: GANConfig) -> None:
         super().__init__()
         self.config = config
-        self.conditioner = PoseConditioner(config.encoder, config.instruments)
+        self.conditioner = PoseConditioner(config)
         self.generator = MelGenerator(config)
         self.discriminator = Discriminator(config)
 
@@ -95,7 +101,7 @@ class PoseToMelGAN(nn.Module):
         return n_samples // self.config.hop + 1  # centred STFT frames
 
     def condition(self, pose, instrument, n_samples: int) -> torch.Tensor:
-        return upsample(self.conditioner(pose, instrument), self.frames(n_samples))
+        return self.conditioner.condition(pose, instrument, self.frames(n_samples))[0]
 
     def noise(self, cond: torch.Tensor, generator: torch.Generator | None = None):
         shape = (cond.shape[0], self.config.noise_dim, cond.shape[2])

@@ -1,7 +1,10 @@
 """GAN training hooks: the discriminator takes its own Adam step first (the loop's auxiliary
 step), then the generator's loss is the non-saturating adversarial loss plus `recon_weight` times
-the L1 distance to the reference log-mel. Validation reports the reconstruction loss only (the
-adversarial term moves with the discriminator)."""
+the L1 distance to the reference log-mel, plus `flux_weight` times the L1 distance between their
+spectral fluxes (the L1 on the spectrogram alone pulls the generator to the mean spectrogram,
+whose flux is flat: no onsets), plus the onset head's loss. Validation, which picks the best
+checkpoint, reports the reconstruction, flux and onset terms (the adversarial term moves with the
+discriminator), so a checkpoint is not picked on L1 alone."""
 
 from pathlib import Path
 
@@ -9,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from foley_models.models.gan.config import GANConfig
-from foley_models.models.gan.model import PoseToMelGAN, normalise_mel
+from foley_models.models.gan.model import PoseToMelGAN, normalise_mel, spectral_flux
 from foley_models.models.waveform import WaveformTask
 from foley_models.render.spectral import log_mel
 
@@ -27,7 +30,7 @@ class Task(WaveformTask):
     def _real_and_cond(self, batch: dict):
         if "mel" not in batch:
             batch["mel"] = normalise_mel(log_mel(batch["audio"], self.config.mel))
-        cond = self.model.condition(batch["pose"], batch["instrument"], batch["audio"].shape[1])
+        cond = self.condition(batch, self.model.frames(batch["audio"].shape[1]))
         return batch["mel"], cond
 
     def auxiliary_step(self, batch: dict, step: int) -> dict:
@@ -57,9 +60,14 @@ class Task(WaveformTask):
         real, cond = self._real_and_cond(batch)
         fake = self.model.generator(cond, self.model.noise(cond))
         recon = F.l1_loss(fake, real)
+        flux = F.l1_loss(spectral_flux(fake), spectral_flux(real))
+        c = self.config
+        metrics = {"recon": recon.item(), "flux": flux.item()}
         if not self.model.training:
-            return recon, {}
+            return self.add_onset_loss(
+                recon + c.flux_weight / c.recon_weight * flux, metrics, batch
+            )
         logits = self.model.discriminator(fake, cond.detach())
         adversarial = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
-        total = adversarial + self.config.recon_weight * recon
-        return total, {"recon": recon.item(), "adversarial": adversarial.item()}
+        total = adversarial + c.recon_weight * recon + c.flux_weight * flux
+        return self.add_onset_loss(total, {**metrics, "adversarial": adversarial.item()}, batch)

@@ -36,6 +36,9 @@ def preset(name: str, **overrides) -> SampleRNNConfig:
             batch_size=16,
             lr=1e-3,
             warmup_steps=100,
+            onset_loss_weight=1.0,
+            onset_batch_size=16,
+            onset_window_share=0.75,
         )
 
     def debug():
@@ -48,6 +51,9 @@ def preset(name: str, **overrides) -> SampleRNNConfig:
             train_samples=128,
             batch_size=2,
             warmup_steps=5,
+            onset_loss_weight=1.0,
+            onset_batch_size=2,
+            onset_window_share=0.5,
         )
 
     return choose(name, overrides, debug=debug, small=small, paper=paper)

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from foley_models.models.samplernn.config import SampleRNNConfig
-from foley_models.models.waveform import PoseConditioner, upsample
+from foley_models.models.waveform import PoseConditioner
 
 
 class SampleRNN(nn.Module):
@@ -25,9 +25,9 @@ class SampleRNN(nn.Module):
         if top % mid:
             raise ValueError("the top frame size must be a multiple of the middle one")
         dim = config.dim
-        self.conditioner = PoseConditioner(config.encoder, config.instruments)
+        self.conditioner = PoseConditioner(config)
         self.top_in = nn.Linear(top, dim)
-        self.top_cond = nn.Linear(config.encoder.d_model, dim)
+        self.top_cond = nn.Linear(config.cond_dim, dim)
         self.top_rnn = nn.GRU(dim, dim, config.rnn_layers, batch_first=True)
         self.top_up = nn.Linear(dim, dim * (top // mid))
         self.mid_in = nn.Linear(mid, dim)
@@ -46,8 +46,11 @@ class SampleRNN(nn.Module):
 
     def pose_frames(self, pose, instrument, n_samples: int) -> torch.Tensor:
         """Pose features at the top tier's rate: [B, n_samples / 16, D]."""
-        frames = -(-n_samples // self.config.frame_sizes[0])
-        return upsample(self.conditioner(pose, instrument), frames).transpose(1, 2)
+        c, _ = self.conditioner.condition(pose, instrument, self.top_frames(n_samples))
+        return c.transpose(1, 2)
+
+    def top_frames(self, n_samples: int) -> int:
+        return -(-n_samples // self.config.frame_sizes[0])
 
     def forward(self, seq: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """Padded classes [B, 16 + L] and top-frame features [B, L / 16, D] -> logits

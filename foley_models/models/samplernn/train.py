@@ -22,8 +22,8 @@ class Task(WaveformTask):
         top = self.config.frame_sizes[0]
         frames = batch["audio"].shape[1] // top
         length = min(self.config.train_samples // top, frames)
-        starts = rng.integers(0, frames - length + 1, size=len(batch["audio"]))
-        batch["starts"] = [int(s) for s in starts]  # in top frames
+        n = frames * top
+        batch["starts"] = self.window_starts(batch, n, length * top, rng, unit=top)  # top frames
         batch["frames"] = length
         return batch
 
@@ -31,7 +31,7 @@ class Task(WaveformTask):
         top = self.config.frame_sizes[0]
         n = batch["audio"].shape[1]
         classes = mu_law_encode(F.pad(batch["audio"], (top, 0)), self.config.levels)
-        cond = self.model.pose_frames(batch["pose"], batch["instrument"], n)
+        cond = self.condition(batch, self.model.top_frames(n)).transpose(1, 2)
         f = batch["frames"]
         seq = torch.stack(
             [classes[i, s * top : (s + f + 1) * top] for i, s in enumerate(batch["starts"])]
@@ -41,4 +41,4 @@ class Task(WaveformTask):
         targets = seq[:, top:]
         loss = F.cross_entropy(logits.transpose(1, 2), targets)
         accuracy = (logits.argmax(-1) == targets).float().mean().item()
-        return loss, {"accuracy": accuracy}
+        return self.add_onset_loss(loss, {"accuracy": accuracy}, batch)

@@ -49,6 +49,9 @@ def preset(name: str, **overrides) -> WaveNetConfig:
             batch_size=8,
             lr=2e-3,
             warmup_steps=100,
+            onset_loss_weight=1.0,
+            onset_batch_size=16,
+            onset_window_share=0.75,
         )
 
     def debug():
@@ -63,6 +66,9 @@ def preset(name: str, **overrides) -> WaveNetConfig:
             train_samples=256,
             batch_size=2,
             warmup_steps=5,
+            onset_loss_weight=1.0,
+            onset_batch_size=2,
+            onset_window_share=0.5,
         )
 
     return choose(name, overrides, debug=debug, small=small, paper=paper)

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from foley_models.models.waveform import PoseConditioner, upsample
+from foley_models.models.waveform import PoseConditioner
 from foley_models.models.wavenet.config import WaveNetConfig
 
 SQRT_HALF = math.sqrt(0.5)
@@ -26,7 +26,7 @@ class ResidualLayer(nn.Module):
         self.dilation = dilation
         half = config.gate // 2
         self.conv = nn.Conv1d(config.residual, config.gate, kernel_size=2, dilation=dilation)
-        self.cond = nn.Conv1d(config.encoder.d_model, config.gate, kernel_size=1, bias=False)
+        self.cond = nn.Conv1d(config.cond_dim, config.gate, kernel_size=1, bias=False)
         self.out = nn.Conv1d(half, config.residual, kernel_size=1)
         self.skip = nn.Conv1d(half, config.skip, kernel_size=1)
 
@@ -53,7 +53,7 @@ class WaveNet(nn.Module):
     def __init__(self, config: WaveNetConfig) -> None:
         super().__init__()
         self.config = config
-        self.conditioner = PoseConditioner(config.encoder, config.instruments)
+        self.conditioner = PoseConditioner(config)
         self.embed = nn.Embedding(config.levels, config.residual)
         self.layers = nn.ModuleList(ResidualLayer(config, d) for d in config.dilations)
         self.head = nn.Sequential(
@@ -66,7 +66,9 @@ class WaveNet(nn.Module):
     def conditioning(self, pose, instrument, n_samples: int) -> torch.Tensor:
         """Pose features at the sample rate, with a receptive field of padding in front (the
         first sample's features repeated): [B, D, RF + n_samples]."""
-        c = upsample(self.conditioner(pose, instrument), n_samples)
+        return self.pad(self.conditioner.condition(pose, instrument, n_samples)[0])
+
+    def pad(self, c: torch.Tensor) -> torch.Tensor:
         return F.pad(c, (self.config.receptive_field, 0), mode="replicate")
 
     def forward(self, classes: torch.Tensor, c: torch.Tensor, layer_inputs: list | None = None):

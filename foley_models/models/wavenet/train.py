@@ -21,9 +21,7 @@ class Task(WaveformTask):
     def prepare(self, batch: dict, rng: np.random.Generator) -> dict:
         n = batch["audio"].shape[1]
         length = min(self.config.train_samples, n)
-        batch["starts"] = [
-            int(s) for s in rng.integers(0, n - length + 1, size=len(batch["audio"]))
-        ]
+        batch["starts"] = self.window_starts(batch, n, length, rng)
         batch["length"] = length
         return batch
 
@@ -31,7 +29,7 @@ class Task(WaveformTask):
         rf, length = self.config.receptive_field, batch["length"]
         n = batch["audio"].shape[1]
         classes = mu_law_encode(F.pad(batch["audio"], (rf, 0)), self.config.levels)
-        c = self.model.conditioning(batch["pose"], batch["instrument"], n)
+        c = self.model.pad(self.condition(batch, n))
         inputs = torch.stack(
             [classes[i, s : s + rf + length - 1] for i, s in enumerate(batch["starts"])]
         )
@@ -44,4 +42,4 @@ class Task(WaveformTask):
         logits = self.model(inputs, cond)[:, :, rf - 1 :]
         loss = F.cross_entropy(logits, targets)
         accuracy = (logits.argmax(1) == targets).float().mean().item()
-        return loss, {"accuracy": accuracy}
+        return self.add_onset_loss(loss, {"accuracy": accuracy}, batch)

@@ -1,6 +1,8 @@
 """The three waveform baselines: shapes, learning, checkpoints, WaveNet's fast generation,
 causality."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -141,7 +143,7 @@ def test_wavenet_is_causal():
     model = WaveNet(_config("wavenet")).double().eval()
     n = 200
     classes = torch.randint(0, 256, (1, n))
-    c = torch.randn(1, model.config.encoder.d_model, n, dtype=torch.float64)
+    c = torch.randn(1, model.config.cond_dim, n, dtype=torch.float64)
     t = 120
     changed = classes.clone()
     changed[:, t + 1 :] = torch.randint(0, 256, (1, n - t - 1))
@@ -159,7 +161,7 @@ def test_samplernn_is_causal_and_generation_matches_teacher_forcing():
     model = SampleRNN(_config("samplernn")).double().eval()
     length = 160
     seq = torch.randint(0, 256, (1, 16 + length))
-    cond = torch.randn(1, length // 16, model.config.encoder.d_model, dtype=torch.float64)
+    cond = torch.randn(1, length // 16, model.config.cond_dim, dtype=torch.float64)
     t = 70  # target t sits at padded position 16 + t; changing positions after it is harmless
     changed = seq.clone()
     changed[:, 16 + t :] = torch.randint(0, 256, (1, length - t))
@@ -181,8 +183,101 @@ def test_gan_discriminator_sees_the_pose_features():
     torch.manual_seed(0)
     model = PoseToMelGAN(_config("gan")).eval()
     mel = torch.randn(1, 80, 32)
-    cond = torch.randn(1, 16, 32)
+    cond = torch.randn(1, model.config.cond_dim, 32)
     with torch.no_grad():
         a = model.discriminator(mel, cond)
         b = model.discriminator(mel, cond + 1.0)
     assert not torch.allclose(a, b)
+
+
+def test_onset_curve_targets_mark_the_sub_frame_and_its_neighbours():
+    from foley_models.models.waveform import onset_curve_targets
+
+    targets = onset_curve_targets([np.array([0.0, 0.1]), np.array([])], bins=20, bin_s=0.02)
+    assert targets.shape == (2, 20)
+    # 0.0 s is bin 0 (a neighbour on one side only); 0.1 s is bin 5, neighbours 4 and 6.
+    assert targets[0].tolist()[:8] == [1.0, 0.5, 0.0, 0.0, 0.5, 1.0, 0.5, 0.0]
+    assert targets[1].sum() == 0
+
+
+@pytest.mark.parametrize("system", BASELINES)
+def test_the_onset_head_conditions_the_baseline_and_is_trained_by_its_own_loss(
+    system, tiny_dataset
+):
+    torch.manual_seed(0)
+    config = _config(system)
+    assert config.onset_loss_weight > 0 and config.cond_dim == config.encoder.d_model + 1
+    task = system_module(system, "train").Task(config, tiny_dataset, torch.device("cpu"))
+    batch = task.train_batch(np.random.default_rng(1))
+    assert len(batch["onset_batch"]["onsets"]) == config.onset_batch_size
+    assert sum(len(o) for o in batch["onsets"]) > 0  # the debug clips hold notes
+    loss, metrics = task.loss(batch)
+    assert loss.item() == pytest.approx(
+        metrics["system_loss"] + config.onset_loss_weight * metrics["onset_loss"], rel=1e-4
+    )
+    # The last conditioning channel is the head's onset probability, on its own fine grid.
+    conditioner = task.model.conditioner
+    c, logits = conditioner.condition(batch["pose"], batch["instrument"], 400)
+    assert c.shape[1] == config.cond_dim and logits.shape[1] % config.onset_subframes == 0
+    assert c[:, -1].min() >= 0 and c[:, -1].max() <= 1
+    # The onset loss trains the head (the next test: nothing else does).
+    loss.backward()
+    assert conditioner.onset_head.weight.grad.abs().sum() > 0
+
+
+def test_the_system_loss_sends_the_onset_head_no_gradient(tiny_dataset):
+    torch.manual_seed(0)
+    task = system_module("wavenet", "train").Task(
+        _config("wavenet"), tiny_dataset, torch.device("cpu")
+    )
+    batch = task.train_batch(np.random.default_rng(1))
+    batch["onset_logits"] = None  # add_onset_loss then adds nothing: the WaveNet loss alone
+    n = batch["audio"].shape[1]
+    c = task.model.pad(task.model.conditioner.condition(batch["pose"], batch["instrument"], n)[0])
+    c.sum().backward()
+    assert task.model.conditioner.onset_head.weight.grad is None
+    assert task.model.conditioner.encoder.project.weight.grad.abs().sum() > 0
+
+
+def test_training_windows_hold_an_onset_as_often_as_asked(tiny_dataset):
+    config = _config("wavenet")
+    task = system_module("wavenet", "train").Task(
+        replace(config, onset_window_share=1.0), tiny_dataset, torch.device("cpu")
+    )
+    rng = np.random.default_rng(0)
+    n, length, rate = 16000, 400, config.sample_rate
+    batch = {"audio": torch.zeros(200, n), "onsets": [np.array([0.3, 0.7])] * 200}
+    starts = task.window_starts(batch, n, length, rng)
+    onsets = np.array([0.3, 0.7]) * rate
+    for start in starts:
+        inside = (onsets >= start + length // 10) & (onsets < start + length)
+        assert inside.any(), start
+    task_uniform = system_module("wavenet", "train").Task(
+        replace(config, onset_window_share=0.0), tiny_dataset, torch.device("cpu")
+    )
+    uniform = task_uniform.window_starts(batch, n, length, rng)
+    share = np.mean([((onsets >= s) & (onsets < s + length)).any() for s in uniform])
+    assert share < 0.2  # two onsets in a second: a uniform 25 ms window rarely holds one
+    tops = task.window_starts(batch, n, 64 * 4, rng, unit=16)
+    assert all(0 <= s <= (n - 256) // 16 for s in tops)
+
+
+def test_gan_validation_counts_the_spectral_flux_as_well_as_l1(tiny_dataset):
+    from foley_models.models.gan.model import spectral_flux
+
+    mel = torch.zeros(1, 2, 4)
+    mel[0, :, 2] = 1.0  # a rise at frame 2, then a fall
+    assert spectral_flux(mel).tolist() == [[0.0, 1.0, 0.0]]
+    torch.manual_seed(0)
+    task = system_module("gan", "train").Task(_config("gan"), tiny_dataset, torch.device("cpu"))
+    task.model.eval()
+    with torch.no_grad():
+        result = task.validate()
+    c = task.config
+    expected = (
+        result["val_recon"]
+        + c.flux_weight / c.recon_weight * result["val_flux"]
+        + c.onset_loss_weight * result["val_onset_loss"]
+    )
+    assert result["val_loss"] == pytest.approx(expected, rel=1e-4)
+    assert result["val_flux"] > 0

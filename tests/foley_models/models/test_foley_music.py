@@ -225,20 +225,29 @@ def test_onset_targets_mark_the_memory_frames_where_notes_start():
     assert torch.nonzero(targets[0]).flatten().tolist() == [0, 2]
 
 
-def test_training_loss_adds_the_onset_loss_and_validation_reports_the_shuffled_control(
+def test_training_loss_adds_the_onset_and_pitch_losses_and_validation_reports_the_control(
     tiny_dataset,
 ):
     task = train.Task(preset("debug"), tiny_dataset, torch.device("cpu"))
     batch = task.train_batch(np.random.default_rng(0))
     assert batch["onsets"].shape == (len(batch["pose"]), 11) and batch["onsets"].sum() > 0
     loss, metrics = task.loss(batch)
-    assert loss.item() == pytest.approx(metrics["event_loss"] + metrics["onset_loss"], rel=1e-5)
+    assert loss.item() == pytest.approx(
+        metrics["event_loss"] + metrics["onset_loss"] + metrics["pitch_loss"], rel=1e-5
+    )
+    assert 0 <= metrics["pitch_accuracy"] <= 1
     without = train.Task(preset("debug", onset_loss_weight=0.0), tiny_dataset, torch.device("cpu"))
     assert "onsets" not in without.train_batch(np.random.default_rng(0))
     task.model.eval()
     with torch.no_grad():
         result = task.validate()
-    assert set(result) == {"val_loss", "val_accuracy", "val_shuffled_loss", "val_shuffled_accuracy"}
+    assert set(result) == {
+        "val_loss",
+        "val_accuracy",
+        "val_pitch_accuracy",
+        "val_shuffled_loss",
+        "val_shuffled_accuracy",
+    }
     assert result["val_shuffled_loss"] != result["val_loss"]
 
 
@@ -430,3 +439,42 @@ def test_cuda_generation_matches_cpu_greedy():
 def test_pose_encoder_rejects_mismatched_block_lists():
     with pytest.raises(ValueError, match="one entry per block"):
         PoseEncoder(PoseEncoderConfig(channels=(8, 8), strides=(1,)))
+
+
+def test_pitch_targets_share_a_frame_between_the_notes_of_a_chord():
+    import pretty_midi
+
+    from foley_models.models.clips import Clip
+
+    config = preset("debug")  # memory frames of 4 pose frames (182 ms at 22 fps)
+    notes = [
+        pretty_midi.Note(velocity=80, pitch=60, start=0.0, end=0.1),
+        pretty_midi.Note(velocity=80, pitch=64, start=0.01, end=0.1),
+        pretty_midi.Note(velocity=80, pitch=67, start=0.5, end=0.6),
+        pretty_midi.Note(velocity=80, pitch=70, start=2.2, end=2.3),  # past the 2 s clip
+    ]
+    clip = Clip(np.zeros((44, 3, 65, 1), np.float32), notes, "piano", 0.0, "x", None)
+    targets = train.pitch_targets([clip], config, frames=44)
+    assert targets.shape == (1, 11, 128)
+    assert targets[0, 0, 60] == targets[0, 0, 64] == 0.5
+    assert targets[0, 2, 67] == 1.0
+    assert targets[0].sum() == 2.0  # two frames with onsets, each a distribution
+    logits = torch.full((1, 11, 128), -10.0)
+    logits[0, 0, 64] = logits[0, 2, 66] = 10.0  # right on the chord, one semitone off after
+    loss, accuracy = train.pitch_loss(logits, targets)
+    assert accuracy.item() == 0.5
+    assert loss.item() == pytest.approx((10.0 + 20.0) / 2, rel=1e-3)
+    assert train.pitch_loss(logits, torch.zeros_like(targets))[0].item() == 0.0
+
+
+def test_the_pitch_head_and_hand_features_are_trained_by_the_pitch_loss(tiny_dataset):
+    torch.manual_seed(0)
+    task = train.Task(preset("debug"), tiny_dataset, torch.device("cpu"))
+    batch = task.train_batch(np.random.default_rng(0))
+    _, _, auxiliary = train.loss_and_accuracy(task.model, batch)
+    auxiliary["pitch_loss"].backward()
+    assert task.model.pitch_head.weight.grad.abs().sum() > 0
+    assert task.model.hands.net[0].weight.grad.abs().sum() > 0
+    assert task.model.head.weight.grad is None  # the event head is not part of this loss
+    paper = FoleyMusic(preset("paper", layers=1, d_model=32, heads=2, ff_dim=32))
+    assert not hasattr(paper, "pitch_head") and not hasattr(paper, "hands")

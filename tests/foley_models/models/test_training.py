@@ -47,6 +47,14 @@ def test_training_writes_best_last_and_a_log_and_resumes(tiny_dataset, tmp_path)
     assert steps == [4, 8]
 
 
+def test_a_cpu_time_budget_stops_the_run_validated_and_saved(tiny_dataset, tmp_path):
+    # A budget far below one step's CPU time: the run stops after its first step, and that
+    # step is validated and saved like the end of a run.
+    assert _train(tiny_dataset, tmp_path, "--max-steps", "50", "--max-cpu-minutes", "1e-6") == 0
+    assert checkpoint.load(tmp_path / "last.pt")["step"] == 1
+    assert (tmp_path / "best.pt").exists()
+
+
 def test_resuming_gives_the_same_weights_as_training_straight_through(tiny_dataset, tmp_path):
     _train(tiny_dataset, tmp_path / "a", "--max-steps", "8")
     _train(tiny_dataset, tmp_path / "b", "--max-steps", "4")
