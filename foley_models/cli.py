@@ -136,7 +136,40 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--no-reference", action="store_true", help="no row for the reference recordings"
     )
+    zoo = commands.add_parser("zoo", help="the demo's shipped checkpoints")
+    zoo_commands = zoo.add_subparsers(dest="zoo_command", required=True)
+    zoo_commands.add_parser("check", help="verify hashes and that every file loads")
+    export = zoo_commands.add_parser("export", help="add a trained checkpoint, half precision")
+    export.add_argument("--checkpoint", type=Path, required=True)
+    export.add_argument("--training", required=True, help="the exact training command")
+    export.add_argument("--data", required=True, help="how the training data was made")
+    export.add_argument("--commit", required=True, help="the code commit it was trained at")
+    export.add_argument("--evaluate", type=Path, required=True, help="evaluate --out JSON")
+    export.add_argument("--evaluate-command", required=True)
     return parser
+
+
+def run_zoo(args) -> None:
+    import json
+
+    from foley_models.models import zoo
+
+    if args.zoo_command == "check":
+        for system, path in zoo.check().items():
+            print(f"{system}: {path} ok")
+        return
+    rows = json.loads(args.evaluate.read_text())
+    row = next(r for r in rows if r["system"] != "reference")
+    reference = next((r for r in rows if r["system"] == "reference"), None)
+    figures = {"command": args.evaluate_command, "row": row, "reference": reference}
+    entry = zoo.export(
+        args.checkpoint,
+        training=args.training,
+        data=args.data,
+        commit=args.commit,
+        evaluate=figures,
+    )
+    print(f"{entry['file']}: {entry['bytes'] / 1e6:.1f} MB, sha256 {entry['sha256'][:12]}")
 
 
 def run_train(args) -> None:
@@ -306,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
             run_generate(args)
         elif args.command == "evaluate":
             run_evaluate(args)
+        elif args.command == "zoo":
+            run_zoo(args)
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -49,3 +49,28 @@ def test_build_demo_trains_generates_launches_and_reuses(tmp_path, settings, cap
     assert "training" not in out and "reusing" in out
     assert Clip.objects.filter(item__study=study).count() == 4 * n_items
     assert GenerationJob.objects.order_by("-pk").first().total == 0
+
+
+def test_the_demo_uses_the_zoo_unless_asked_to_retrain(tmp_path, settings, monkeypatch):
+    from foley_models.models import zoo
+    from studies import demo
+
+    settings.DATA_DIR = tmp_path
+    trained = []
+    monkeypatch.setattr(demo, "foley_models_main", lambda argv: trained.append(argv[1]) or 1)
+    shipped = set(zoo.read_manifest()["systems"])
+    systems = {s["key"] for s in demo._demo_spec().systems}
+    if shipped >= systems:
+        paths = demo.demo_checkpoints(demo.DemoPlan(), tmp_path / "data")
+        assert paths == {s: zoo.path(s) for s in systems} and not trained
+    # --retrain trains (here: the first system, whose stand-in training command fails).
+    with pytest.raises(demo.StudyError, match="training .* failed"):
+        demo.demo_checkpoints(demo.DemoPlan(retrain=True), tmp_path / "data")
+    assert len(trained) == 1
+    # A zoo that fails its check stops the demo with the reason and the way out.
+    monkeypatch.setattr(zoo, "ZOO", tmp_path / "nothing")
+    monkeypatch.setattr(
+        zoo, "check", lambda: (_ for _ in ()).throw(zoo.ZooError("x.pt: its sha256 differs"))
+    )
+    with pytest.raises(demo.StudyError, match="sha256 differs.*--retrain"):
+        demo.demo_checkpoints(demo.DemoPlan(), tmp_path / "data")

@@ -15,10 +15,10 @@ from studies.errors import StudyError
 
 class Command(BaseCommand):
     help = (
-        "Build the demo study with the real pipeline (synthetic data, the four systems trained "
-        "within a budget, test-split items, generated clips), launch it, make sure an admin "
-        "account exists, and print the admin login and the participant URL. Safe to run again: "
-        "data, checkpoints and clips are reused."
+        "Build the demo study with the real pipeline (synthetic data, the four systems from the "
+        "model zoo or, with --retrain, trained within a budget, test-split items, generated "
+        "clips), launch it, make sure an admin account exists, and print the admin login and "
+        "the participant URL. Safe to run again: data, checkpoints and clips are reused."
     )
 
     def add_arguments(self, parser):
@@ -37,6 +37,11 @@ class Command(BaseCommand):
         parser.add_argument("--duration", type=float, default=d.duration_s, help="s per clip")
         parser.add_argument("--device", default=d.device)
         parser.add_argument("--admin-user", default="admin")
+        parser.add_argument(
+            "--retrain",
+            action="store_true",
+            help="train every system here (--train-minutes each) instead of using the zoo",
+        )
 
     def handle(self, *args, **options):
         if options["items_per_category"] < 1:
@@ -55,6 +60,7 @@ class Command(BaseCommand):
             items_per_category=options["items_per_category"],
             duration_s=options["duration"],
             device=options["device"],
+            retrain=options["retrain"],
         )
         started = time.monotonic()
         self.stdout.write("Building the demo study...")
