@@ -159,7 +159,12 @@ def run_zoo(args) -> None:
             print(f"{system}: {path} ok")
         return
     rows = json.loads(args.evaluate.read_text())
-    row = next(r for r in rows if r["system"] != "reference")
+    systems = [
+        r for r in rows if isinstance(r, dict) and r.get("system") not in (None, "reference")
+    ]
+    if not isinstance(rows, list) or len(systems) != 1:
+        raise ValueError(f"{args.evaluate}: not an `evaluate --out` file of one checkpoint")
+    row = systems[0]
     reference = next((r for r in rows if r["system"] == "reference"), None)
     figures = {"command": args.evaluate_command, "row": row, "reference": reference}
     entry = zoo.export(

@@ -84,3 +84,15 @@ def test_export_writes_half_precision_without_optimiser_state(tiny_dataset, tmp_
     assert "train_state" not in payload
     assert all(v.dtype != torch.float32 for v in payload["model"].values())
     assert zoo.check(tmp_path / "zoo") == {"gan": tmp_path / "zoo" / "gan-debug.pt"}
+
+
+def test_export_refuses_an_evaluate_file_without_one_system(tmp_path, capsys):
+    from foley_models.cli import main
+
+    bad = tmp_path / "eval.json"
+    bad.write_text(json.dumps([{"system": "reference"}]))
+    argv = ["zoo", "export", "--checkpoint", str(zoo.path(SYSTEMS[0])), "--training", "t"]
+    argv += ["--data", "d", "--commit", "c", "--evaluate", str(bad), "--evaluate-command", "e"]
+    assert main(argv) == 2
+    assert "not an `evaluate --out` file of one checkpoint" in capsys.readouterr().err
+    assert zoo.check()  # the shipped zoo is untouched
