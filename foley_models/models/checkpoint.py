@@ -66,6 +66,13 @@ def save(
     }
     if train_state is not None:
         payload["train_state"] = train_state
+    return save_payload(path, payload)
+
+
+def save_payload(path: Path, payload: dict) -> Path:
+    """torch.save through a temporary file and a rename: never half-written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".partial-", suffix=".pt")
     os.close(fd)
     try:

@@ -11,12 +11,9 @@ into the model the code builds today. The demo uses the zoo unless asked to retr
 """
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
-import torch
-
+from foley_models.data.dataset import atomic_write_bytes
 from foley_models.models import checkpoint
 
 ZOO = Path(__file__).resolve().parents[1] / "zoo"
@@ -41,11 +38,7 @@ def read_manifest(zoo: Path = ZOO) -> dict:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".partial-", suffix=".json")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=2)
-        handle.write("\n")
-    os.replace(tmp, path)
+    atomic_write_bytes(path, (json.dumps(data, indent=2) + "\n").encode())
 
 
 def export(
@@ -60,12 +53,8 @@ def export(
         k: v.half() if v.is_floating_point() else v for k, v in payload["model"].items()
     }
     zoo = Path(zoo)
-    zoo.mkdir(parents=True, exist_ok=True)
     name = f"{system}-{payload.get('preset', 'small')}.pt"
-    fd, tmp = tempfile.mkstemp(dir=zoo, prefix=".partial-", suffix=".pt")
-    os.close(fd)
-    torch.save(payload, tmp)
-    os.replace(tmp, zoo / name)
+    checkpoint.save_payload(zoo / name, payload)
     try:
         manifest = read_manifest(zoo)
     except ZooError:
