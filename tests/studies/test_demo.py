@@ -1,4 +1,5 @@
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
@@ -57,15 +58,28 @@ def test_the_demo_uses_the_zoo_unless_asked_to_retrain(tmp_path, settings, monke
 
     settings.DATA_DIR = tmp_path
     trained = []
-    monkeypatch.setattr(demo, "foley_models_main", lambda argv: trained.append(argv[1]) or 1)
     shipped = set(zoo.read_manifest()["systems"])
+    stand_in = zoo.path(sorted(shipped)[0])
+
+    def train(argv):  # stands in for the training command: records it, leaves a checkpoint
+        trained.append(argv[1])
+        out = Path(argv[argv.index("--out") + 1])
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("last.pt", "best.pt"):
+            shutil.copy(stand_in, out / name)
+        return 0
+
+    monkeypatch.setattr(demo, "foley_models_main", train)
     systems = {s["key"] for s in demo._demo_spec().systems}
-    if shipped >= systems:
-        paths = demo.demo_checkpoints(demo.DemoPlan(), tmp_path / "data")
-        assert paths == {s: zoo.path(s) for s in systems} and not trained
+    paths = demo.demo_checkpoints(demo.DemoPlan(), tmp_path / "data")
+    # What the zoo ships comes from it, unchanged; only the rest is trained.
+    assert {s: paths[s] for s in shipped} == {s: zoo.path(s) for s in shipped}
+    assert sorted(trained) == sorted(systems - shipped)
+    trained.clear()
+    monkeypatch.setattr(demo, "foley_models_main", lambda argv: trained.append(argv[1]) or 1)
     # --retrain trains (here: the first system, whose stand-in training command fails).
     with pytest.raises(demo.StudyError, match="training .* failed"):
-        demo.demo_checkpoints(demo.DemoPlan(retrain=True), tmp_path / "data")
+        demo.demo_checkpoints(demo.DemoPlan(retrain=True), tmp_path / "other-data")
     assert len(trained) == 1
     # A zoo that fails its check stops the demo with the reason and the way out.
     monkeypatch.setattr(zoo, "ZOO", tmp_path / "nothing")
