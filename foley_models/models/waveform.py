@@ -27,6 +27,7 @@ from torch import nn
 
 from foley_models.data import dataset
 from foley_models.data.layouts import normalise
+from foley_models.metrics import onset_matches
 from foley_models.models import checkpoint, clips
 from foley_models.models.interface import Generated, group_by_length, per_clip_instruments
 from foley_models.models.pose_encoder import PoseEncoder, PoseEncoderConfig
@@ -35,6 +36,7 @@ from foley_models.render.spectral import resample
 
 INSTRUMENTS = ("piano", "violin", "cello", "guitar")
 VALIDATION_CLIPS = 32
+THRESHOLDS = (0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)  # onset peak picking
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,14 @@ class WaveformConfig:
     # small part of a sample-level step's cost, so its supervision can see many more clips
     # than the few the waveform loss can afford.
     onset_batch_size: int = 0
+    # Share of the training clips whose onset channel is the ground truth (the clip's onsets, in
+    # the head's target shape) instead of the head's output. With it (> 0) the channel the
+    # system sees in validation and generation is the head's onsets, peak-picked (at the
+    # threshold with the best onset F1 on the validation clips, re-picked at every validation
+    # and kept in the checkpoint), so it has the same shape as in training: the waveform model learns
+    # what an onset sounds like from a clean channel from the first step, and the onset head
+    # learns where they are from the motion.
+    onset_teacher_forcing: float = 0.0
 
     @property
     def cond_dim(self) -> int:
@@ -78,8 +88,11 @@ class PoseConditioner(nn.Module):
         self.encoder = PoseEncoder(config.encoder)
         self.instrument = nn.Embedding(len(config.instruments), config.encoder.d_model)
         self.subframes = config.onset_subframes if config.onset_loss_weight > 0 else 0
+        self.peaks = self.subframes > 0 and config.onset_teacher_forcing > 0
         if self.subframes:
             self.onset_head = nn.Linear(config.encoder.d_model, self.subframes)
+        if self.peaks:  # picked on the validation clips (`WaveformTask.pick_onset_threshold`)
+            self.register_buffer("onset_threshold", torch.tensor(0.5))
 
     def instrument_ids(self, names: list[str], device) -> torch.Tensor:
         unknown = sorted(set(names) - set(self.instruments))
@@ -93,17 +106,29 @@ class PoseConditioner(nn.Module):
         return self.encoder(pose) + self.instrument(instrument)[:, None, :]
 
     def condition(
-        self, pose: torch.Tensor, instrument: torch.Tensor, n: int
+        self,
+        pose: torch.Tensor,
+        instrument: torch.Tensor,
+        n: int,
+        forced: tuple[torch.Tensor, list[np.ndarray], float] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The conditioning at n steps over the clip, [B, cond_dim, n], and the onset logits
-        [B, T' * subframes] (None without an onset head)."""
+        [B, T' * subframes] (None without an onset head). `forced`: (rows [B] bool, every
+        clip's onsets in seconds, the sub-frame length in seconds): in those rows the channel
+        is the onsets' target curve instead of the head's output."""
         features = self(pose, instrument)
         c = upsample(features, n)
         if not self.subframes:
             return c, None
         logits = self.onset_head(features).reshape(features.shape[0], -1)
-        curve = torch.sigmoid(logits.detach())[:, :, None]  # [B, T' * K, 1]
-        return torch.cat([c, upsample(curve, n)], dim=1), logits
+        curve = torch.sigmoid(logits.detach())
+        if self.peaks:
+            curve = onset_peaks(curve, self.onset_threshold)
+        if forced is not None:
+            rows, onsets, bin_s = forced
+            targets = onset_curve_targets(onsets, curve.shape[1], bin_s).to(curve)
+            curve = torch.where(rows[:, None], targets, curve)
+        return torch.cat([c, upsample(curve[:, :, None], n)], dim=1), logits
 
 
 def upsample(features: torch.Tensor, n: int) -> torch.Tensor:
@@ -122,6 +147,35 @@ def onset_curve_targets(onsets: list[np.ndarray], bins: int, bin_s: float) -> to
             near = near[(near >= 0) & (near < bins)]
             targets[i, near] = torch.maximum(targets[i, near], torch.tensor(value))
     return targets
+
+
+def onset_peaks(probability: torch.Tensor, threshold: float | torch.Tensor) -> torch.Tensor:
+    """Onset probabilities [B, bins] -> the onset curve in the shape of `onset_curve_targets`:
+    1 at every local maximum at or above `threshold`, 0.5 beside it, else 0."""
+    left = F.pad(probability, (1, 0), value=-1.0)[:, :-1]
+    right = F.pad(probability, (0, 1), value=-1.0)[:, 1:]
+    peaks = ((probability >= left) & (probability > right) & (probability >= threshold)).float()
+    beside = torch.maximum(F.pad(peaks, (1, 0))[:, :-1], F.pad(peaks, (0, 1))[:, 1:])
+    return torch.maximum(peaks, 0.5 * beside)
+
+
+def best_threshold(
+    probability: torch.Tensor, onsets: list[np.ndarray], bin_s: float
+) -> tuple[float, float]:
+    """(onset F1, threshold): the `THRESHOLDS` entry whose peak-picked onsets of the head's
+    probabilities [B, bins] best match `onsets` (seconds, one array per row) within 50 ms;
+    the highest of equals."""
+    reference = sum(len(o) for o in onsets)
+    best = (-1.0, THRESHOLDS[-1])
+    for threshold in THRESHOLDS:
+        peaks = onset_peaks(probability, threshold).cpu().numpy() == 1.0
+        matched = estimated = 0
+        for row, truth in zip(peaks, onsets, strict=True):
+            times = (np.nonzero(row)[0] + 0.5) * bin_s
+            matched += onset_matches(truth, times)
+            estimated += len(times)
+        best = max(best, (2 * matched / max(estimated + reference, 1), threshold))
+    return best
 
 
 class WaveformTask:
@@ -188,8 +242,13 @@ class WaveformTask:
     def condition(self, batch: dict, n: int) -> torch.Tensor:
         """The conditioning at n steps [B, cond_dim, n]; the onset logits are kept in the
         batch for `add_onset_loss`."""
+        forced = None
+        rows = batch.get("forced")
+        if rows is not None and self.model.training and rows.any():
+            c = self.config
+            forced = (rows, batch["onsets"], c.encoder.downsample / c.fps / c.onset_subframes)
         c, batch["onset_logits"] = self.model.conditioner.condition(
-            batch["pose"], batch["instrument"], n
+            batch["pose"], batch["instrument"], n, forced
         )
         return c
 
@@ -247,6 +306,9 @@ class WaveformTask:
             for _ in range(c.batch_size)
         ]
         batch = self.prepare(self.collate(chosen), rng)
+        if c.onset_teacher_forcing > 0 and "onsets" in batch:
+            rows = rng.random(len(chosen)) < c.onset_teacher_forcing
+            batch["forced"] = torch.from_numpy(rows).to(self.device)
         if c.onset_loss_weight > 0 and c.onset_batch_size > 0:
             extra = [
                 clips.random_clip(self.train_sources, c.clip_s, c.clip_s, rng)
@@ -261,9 +323,29 @@ class WaveformTask:
             }
         return batch
 
+    @torch.no_grad()
+    def pick_onset_threshold(self) -> dict:
+        """With teacher forcing: set the peak-picking threshold of the onset head to the one
+        with the best onset F1 (50 ms) on the validation clips; its metrics."""
+        conditioner = self.model.conditioner
+        if not conditioner.peaks:
+            return {}
+        c = self.config
+        bin_s = c.encoder.downsample / c.fps / c.onset_subframes
+        probabilities, onsets = [], []
+        for i in range(0, len(self.val_clips), c.batch_size):
+            batch = self.collate(self.val_clips[i : i + c.batch_size])
+            features = conditioner(batch["pose"], batch["instrument"])
+            logits = conditioner.onset_head(features).reshape(features.shape[0], -1)
+            probabilities.append(torch.sigmoid(logits).cpu())
+            onsets += batch["onsets"]
+        f1, threshold = best_threshold(torch.cat(probabilities), onsets, bin_s)
+        conditioner.onset_threshold.fill_(threshold)
+        return {"onset_threshold": threshold, "onset_f1": f1}
+
     def validate(self) -> dict:
         rng = np.random.default_rng(0)  # the same windows every time
-        totals: dict[str, float] = {}
+        totals: dict[str, float] = dict(self.pick_onset_threshold())
         batches = 0
         size = self.config.batch_size
         for i in range(0, len(self.val_clips), size):
@@ -273,7 +355,8 @@ class WaveformTask:
             for name, value in metrics.items():
                 totals[f"val_{name}"] = totals.get(f"val_{name}", 0.0) + value
             batches += 1
-        return {k: v / max(batches, 1) for k, v in totals.items()}
+        picked = {f"val_{k}": totals.pop(k) for k in ("onset_threshold", "onset_f1") if k in totals}
+        return {**{k: v / max(batches, 1) for k, v in totals.items()}, **picked}
 
 
 class WaveformGenerator:

@@ -57,6 +57,7 @@ def preset(name: str, **overrides) -> GANConfig:
             warmup_steps=50,
             onset_loss_weight=1.0,
             onset_batch_size=16,
+            onset_teacher_forcing=1.0,
             flux_weight=200.0,
         )
 
@@ -77,6 +78,7 @@ def preset(name: str, **overrides) -> GANConfig:
             griffin_lim_iters=4,
             onset_loss_weight=1.0,
             onset_batch_size=2,
+            onset_teacher_forcing=0.5,
             flux_weight=200.0,
         )
 

@@ -38,6 +38,7 @@ def preset(name: str, **overrides) -> SampleRNNConfig:
             warmup_steps=100,
             onset_loss_weight=1.0,
             onset_batch_size=16,
+            onset_teacher_forcing=1.0,
             onset_window_share=0.75,
         )
 
@@ -53,6 +54,7 @@ def preset(name: str, **overrides) -> SampleRNNConfig:
             warmup_steps=5,
             onset_loss_weight=1.0,
             onset_batch_size=2,
+            onset_teacher_forcing=0.5,
             onset_window_share=0.5,
         )
 

@@ -225,6 +225,90 @@ def test_the_onset_head_conditions_the_baseline_and_is_trained_by_its_own_loss(
     assert conditioner.onset_head.weight.grad.abs().sum() > 0
 
 
+def test_onset_peaks_have_the_shape_of_the_targets():
+    from foley_models.models.waveform import onset_curve_targets, onset_peaks
+
+    p = torch.tensor([[0.1, 0.6, 0.4, 0.0, 0.2, 0.25, 0.9, 0.9, 0.3, 0.0]])
+    # Local maxima at or above 0.3: bins 1 and 7 (of a flat top, its last bin); 0.25 is below.
+    assert onset_peaks(p, 0.3).tolist() == [[0.5, 1.0, 0.5, 0.0, 0.0, 0.0, 0.5, 1.0, 0.5, 0.0]]
+    targets = onset_curve_targets([np.array([0.025, 0.145])], bins=10, bin_s=0.02)
+    assert onset_peaks(targets, 0.3).tolist() == targets.tolist()
+    assert onset_peaks(p, 0.95).sum() == 0
+
+
+@pytest.mark.parametrize("system", BASELINES)
+def test_teacher_forcing_gives_the_system_the_true_onsets_in_training_only(system, tiny_dataset):
+    from foley_models.models.waveform import onset_curve_targets
+
+    torch.manual_seed(0)
+    config = replace(_config(system), onset_teacher_forcing=1.0)
+    task = system_module(system, "train").Task(config, tiny_dataset, torch.device("cpu"))
+    batch = task.train_batch(np.random.default_rng(1))
+    assert batch["forced"].all()
+    conditioner = task.model.conditioner
+    n = 400
+    c = task.condition(batch, n)
+    bins = batch["onset_logits"].shape[1]
+    bin_s = config.encoder.downsample / config.fps / config.onset_subframes
+    truth = onset_curve_targets(batch["onsets"], bins, bin_s)[:, :, None]
+    expected = torch.nn.functional.interpolate(truth.transpose(1, 2), size=n, mode="linear")
+    assert torch.allclose(c[:, -1], expected[:, 0], atol=1e-6)
+    # Outside training the channel is the head's own onsets, peak-picked into the same shape.
+    task.model.eval()
+    c_eval, logits = conditioner.condition(batch["pose"], batch["instrument"], n)
+    assert torch.allclose(task.condition(batch, n), c_eval)
+    head = conditioner.onset_head.weight
+    with torch.no_grad():
+        head.zero_()
+        conditioner.onset_head.bias.fill_(5.0)  # p = 0.99 everywhere: a flat top, one peak
+    c_flat, _ = conditioner.condition(batch["pose"], batch["instrument"], bins)
+    assert set(c_flat[:, -1].unique().tolist()) <= {0.0, 0.5, 1.0}
+    assert (c_flat[:, -1] == 1.0).sum(dim=1).tolist() == [1] * len(batch["onsets"])
+    # The forced rows are drawn per clip at the configured share.
+    half = system_module(system, "train").Task(
+        replace(config, onset_teacher_forcing=0.5), tiny_dataset, torch.device("cpu")
+    )
+    rng = np.random.default_rng(3)
+    share = np.mean([half.train_batch(rng)["forced"].float().mean().item() for _ in range(20)])
+    assert 0.25 < share < 0.75
+
+
+def test_the_threshold_picked_is_the_one_that_finds_the_onsets():
+    from foley_models.models.waveform import best_threshold
+
+    bin_s = 0.01
+    probability = torch.full((2, 100), 0.01)
+    probability[0, [10, 50]] = 0.2  # the true onsets at 0.105 s and 0.505 s ...
+    probability[1, 30] = 0.2
+    probability[0, 80] = probability[1, 70] = 0.12  # ... and two weaker false peaks
+    onsets = [np.array([0.105, 0.505]), np.array([0.305])]
+    f1, threshold = best_threshold(probability, onsets, bin_s)
+    assert f1 == 1.0 and threshold == 0.2  # 0.125 and 0.15 find them too; the highest wins
+    f1_none, _ = best_threshold(torch.full((2, 100), 0.01), onsets, bin_s)
+    assert f1_none == 0.0
+
+
+def test_validation_sets_the_onset_threshold_and_the_checkpoint_keeps_it(tiny_dataset, tmp_path):
+    from foley_models.models.waveform import THRESHOLDS
+
+    torch.manual_seed(0)
+    config = replace(_config("wavenet"), onset_teacher_forcing=1.0)
+    task = system_module("wavenet", "train").Task(config, tiny_dataset, torch.device("cpu"))
+    conditioner = task.model.conditioner
+    task.model.eval()
+    with torch.no_grad():
+        conditioner.onset_threshold.fill_(0.77)  # not a candidate: validation must replace it
+        metrics = task.validate()
+    assert metrics["val_onset_threshold"] in THRESHOLDS
+    assert conditioner.onset_threshold.item() == pytest.approx(metrics["val_onset_threshold"])
+    assert 0.0 <= metrics["val_onset_f1"] <= 1.0
+    restored = WaveNet(config)
+    restored.load_state_dict(task.model.state_dict())
+    assert restored.conditioner.onset_threshold.item() == pytest.approx(
+        metrics["val_onset_threshold"]
+    )
+
+
 def test_the_system_loss_sends_the_onset_head_no_gradient(tiny_dataset):
     torch.manual_seed(0)
     task = system_module("wavenet", "train").Task(
