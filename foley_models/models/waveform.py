@@ -65,11 +65,11 @@ class WaveformConfig:
     onset_batch_size: int = 0
     # Share of the training clips whose onset channel is the ground truth (the clip's onsets, in
     # the head's target shape) instead of the head's output. With it (> 0) the channel the
-    # system sees in validation and generation is the head's onsets, peak-picked (at the
-    # threshold with the best onset F1 on the validation clips, re-picked at every validation
-    # and kept in the checkpoint), so it has the same shape as in training: the waveform model learns
-    # what an onset sounds like from a clean channel from the first step, and the onset head
-    # learns where they are from the motion.
+    # system sees in validation and generation is the head's onsets, peak-picked at the
+    # threshold with the best onset F1 on the validation clips (re-picked at every validation,
+    # kept in the checkpoint), so it has the same shape as in training: the waveform model
+    # learns what an onset sounds like from a clean channel from the first step, and the onset
+    # head learns where they are from the motion.
     onset_teacher_forcing: float = 0.0
 
     @property
