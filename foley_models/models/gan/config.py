@@ -55,7 +55,7 @@ def preset(name: str, **overrides) -> GANConfig:
             clip_s=3.0,
             batch_size=16,
             warmup_steps=50,
-            onset_loss_weight=1.0,
+            onset_loss_weight=100.0,  # as recon_weight: see gan/train.py
             onset_batch_size=16,
             onset_teacher_forcing=1.0,
             flux_weight=200.0,

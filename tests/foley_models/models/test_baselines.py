@@ -361,7 +361,7 @@ def test_gan_validation_counts_the_spectral_flux_as_well_as_l1(tiny_dataset):
     expected = (
         result["val_recon"]
         + c.flux_weight / c.recon_weight * result["val_flux"]
-        + c.onset_loss_weight * result["val_onset_loss"]
+        + c.onset_loss_weight / c.recon_weight * result["val_onset_loss"]
     )
     assert result["val_loss"] == pytest.approx(expected, rel=1e-4)
     assert result["val_flux"] > 0
