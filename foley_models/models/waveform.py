@@ -71,6 +71,11 @@ class WaveformConfig:
     # learns what an onset sounds like from a clean channel from the first step, and the onset
     # head learns where they are from the motion.
     onset_teacher_forcing: float = 0.0
+    # With it (> 0, seconds): the channel is not the onset curve itself but an envelope that
+    # jumps to 1 at each onset (a sub-frame at 1 in the curve) and decays with this time
+    # constant, so a system whose receptive field is much shorter than a note (WaveNet's 64 ms)
+    # still knows how long ago the sounding note began.
+    onset_envelope_s: float = 0.0
 
     @property
     def cond_dim(self) -> int:
@@ -91,6 +96,18 @@ class PoseConditioner(nn.Module):
         self.peaks = self.subframes > 0 and config.onset_teacher_forcing > 0
         if self.subframes:
             self.onset_head = nn.Linear(config.encoder.d_model, self.subframes)
+        self.envelope_decay = (
+            float(
+                np.exp(
+                    -config.encoder.downsample
+                    / config.fps
+                    / self.subframes
+                    / config.onset_envelope_s
+                )
+            )
+            if self.subframes and config.onset_envelope_s > 0
+            else None
+        )
         if self.peaks:  # picked on the validation clips (`WaveformTask.pick_onset_threshold`)
             self.register_buffer("onset_threshold", torch.tensor(0.5))
 
@@ -128,6 +145,8 @@ class PoseConditioner(nn.Module):
             rows, onsets, bin_s = forced
             targets = onset_curve_targets(onsets, curve.shape[1], bin_s).to(curve)
             curve = torch.where(rows[:, None], targets, curve)
+        if self.envelope_decay is not None:
+            curve = onset_envelope(curve, self.envelope_decay)
         return torch.cat([c, upsample(curve[:, :, None], n)], dim=1), logits
 
 
@@ -176,6 +195,18 @@ def best_threshold(
             estimated += len(times)
         best = max(best, (2 * matched / max(estimated + reference, 1), threshold))
     return best
+
+
+def onset_envelope(curve: torch.Tensor, decay: float) -> torch.Tensor:
+    """Onset curve [B, bins] -> an envelope: 1 at every onset (an entry at 1), times `decay`
+    per bin after it, until the next."""
+    onsets = (curve >= 1.0).to(curve.dtype)
+    level = torch.zeros_like(curve[:, 0])
+    out = []
+    for i in range(curve.shape[1]):
+        level = torch.maximum(onsets[:, i], level * decay)
+        out.append(level)
+    return torch.stack(out, dim=1)
 
 
 class WaveformTask:

@@ -52,6 +52,7 @@ def preset(name: str, **overrides) -> WaveNetConfig:
             onset_loss_weight=1.0,
             onset_batch_size=16,
             onset_teacher_forcing=1.0,
+            onset_envelope_s=0.25,  # the receptive field is 64 ms, a note far longer
             onset_window_share=0.75,
         )
 

@@ -273,6 +273,28 @@ def test_teacher_forcing_gives_the_system_the_true_onsets_in_training_only(syste
     assert 0.25 < share < 0.75
 
 
+def test_the_onset_envelope_jumps_at_each_onset_and_decays(tiny_dataset):
+    from foley_models.models.waveform import onset_curve_targets, onset_envelope
+
+    curve = torch.tensor([[0.0, 0.5, 1.0, 0.5, 0.0, 0.0, 0.5, 1.0, 0.5]])
+    envelope = onset_envelope(curve, 0.5)
+    assert envelope.tolist() == [[0.0, 0.0, 1.0, 0.5, 0.25, 0.125, 0.0625, 1.0, 0.5]]
+    torch.manual_seed(0)
+    config = replace(_config("wavenet"), onset_teacher_forcing=1.0, onset_envelope_s=0.1)
+    task = system_module("wavenet", "train").Task(config, tiny_dataset, torch.device("cpu"))
+    bin_s = config.encoder.downsample / config.fps / config.onset_subframes
+    decay = task.model.conditioner.envelope_decay
+    assert decay == pytest.approx(np.exp(-bin_s / 0.1))
+    batch = task.train_batch(np.random.default_rng(1))
+    task.condition(batch, 100)
+    n = batch["onset_logits"].shape[1] * 4
+    c = task.condition(batch, n)
+    truth = onset_envelope(onset_curve_targets(batch["onsets"], n // 4, bin_s), decay)
+    expected = torch.nn.functional.interpolate(truth[:, None], size=n, mode="linear")[:, 0]
+    assert torch.allclose(c[:, -1], expected, atol=1e-6)
+    assert (truth == 1.0).sum() > 0 and ((truth > 0) & (truth < 1)).sum() > 0
+
+
 def test_the_threshold_picked_is_the_one_that_finds_the_onsets():
     from foley_models.models.waveform import best_threshold
 
