@@ -51,8 +51,8 @@ def preset(name: str, **overrides) -> WaveNetConfig:
             warmup_steps=100,
             onset_loss_weight=1.0,
             onset_batch_size=16,
-            onset_teacher_forcing=1.0,
-            onset_envelope_s=0.25,  # the receptive field is 64 ms, a note far longer
+            # onset_teacher_forcing (1.0) and onset_envelope_s (0.25) were tried and not kept:
+            # audio onset F1 ratio 1.18 with either, against 1.34 without (README, baselines).
             onset_window_share=0.75,
         )
 
