@@ -78,6 +78,11 @@ class WaveformConfig:
     onset_envelope_s: float = 0.0
 
     @property
+    def onset_bin_s(self) -> float:
+        """The onset head's sub-frame, in seconds."""
+        return self.encoder.downsample / self.fps / self.onset_subframes
+
+    @property
     def cond_dim(self) -> int:
         """Conditioning channels: the pose features and, with an onset head, its probability."""
         return self.encoder.d_model + (1 if self.onset_loss_weight > 0 else 0)
@@ -97,14 +102,7 @@ class PoseConditioner(nn.Module):
         if self.subframes:
             self.onset_head = nn.Linear(config.encoder.d_model, self.subframes)
         self.envelope_decay = (
-            float(
-                np.exp(
-                    -config.encoder.downsample
-                    / config.fps
-                    / self.subframes
-                    / config.onset_envelope_s
-                )
-            )
+            float(np.exp(-config.onset_bin_s / config.onset_envelope_s))
             if self.subframes and config.onset_envelope_s > 0
             else None
         )
@@ -277,7 +275,7 @@ class WaveformTask:
         rows = batch.get("forced")
         if rows is not None and self.model.training and rows.any():
             c = self.config
-            forced = (rows, batch["onsets"], c.encoder.downsample / c.fps / c.onset_subframes)
+            forced = (rows, batch["onsets"], c.onset_bin_s)
         c, batch["onset_logits"] = self.model.conditioner.condition(
             batch["pose"], batch["instrument"], n, forced
         )
@@ -291,7 +289,7 @@ class WaveformTask:
         if logits is None:
             return loss, metrics
         c = self.config
-        bin_s = c.encoder.downsample / c.fps / c.onset_subframes
+        bin_s = c.onset_bin_s
         onsets = batch["onsets"]
         extra = batch.get("onset_batch")
         if extra is not None:  # training: the extra pose clips join the onset loss
@@ -362,7 +360,6 @@ class WaveformTask:
         if not conditioner.peaks:
             return {}
         c = self.config
-        bin_s = c.encoder.downsample / c.fps / c.onset_subframes
         probabilities, onsets = [], []
         for i in range(0, len(self.val_clips), c.batch_size):
             batch = self.collate(self.val_clips[i : i + c.batch_size])
@@ -370,7 +367,7 @@ class WaveformTask:
             logits = conditioner.onset_head(features).reshape(features.shape[0], -1)
             probabilities.append(torch.sigmoid(logits).cpu())
             onsets += batch["onsets"]
-        f1, threshold = best_threshold(torch.cat(probabilities), onsets, bin_s)
+        f1, threshold = best_threshold(torch.cat(probabilities), onsets, c.onset_bin_s)
         conditioner.onset_threshold.fill_(threshold)
         return {"onset_threshold": threshold, "onset_f1": f1}
 
