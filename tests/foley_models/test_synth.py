@@ -123,3 +123,43 @@ def test_unknown_instruments_and_bad_minutes_are_refused(tmp_path):
         )
     with pytest.raises(ValueError, match="--minutes must be positive"):
         performer.synthesize(tmp_path, performer.SynthConfig(minutes=0), progress=False)
+
+
+@pytest.mark.parametrize("instrument", ["piano", "guitar"])
+def test_the_playing_fingertip_is_on_the_notes_key_or_fret_at_the_onset(instrument):
+    """The pitch is in the motion: at each onset a fingertip of the playing hand (piano: the
+    note's hand; guitar: the fretting hand) is exactly at the note's key or place on the neck."""
+    from foley_models.data.layouts import FINGERTIPS, L_HAND_OFFSET, R_HAND_OFFSET
+    from foley_models.data.synth import motion
+
+    noiseless = motion.Performer(
+        size=1.0, px_per_bu=1.0, origin=(0.0, 0.0), sway_amp=0.0, sway_hz=0.2, sway_phase=0.0,
+        jitter_px=0.0, dropout=0.0, confidence=0.9,
+    )  # fmt: skip
+    chords = [(0.5, (48, 60, 64, 67)), (1.3, (50, 62, 65, 69)), (2.0, (43, 59, 62, 67))]
+    notes = [
+        music.PerformedNote(start + 0.03 * i, start + 0.6, pitch, 80, 0 if pitch < 55 else 1)
+        for start, chord in chords
+        for i, pitch in enumerate(chord)
+    ]
+    fps = 22.0
+    pose, _ = motion.perform_motion(notes, instrument, 3.0, fps, noiseless, np.random.default_rng(0))
+    xy = pose[:, :2, :, 0]  # [T, 2, 65] in BU: neck at the origin, one pixel per BU
+    checked = 0
+    for n in notes:
+        frame = int(np.ceil(n.start * fps))
+        if instrument == "piano":
+            offset = L_HAND_OFFSET if n.hand == 0 else R_HAND_OFFSET
+            place = np.array([1.45 - 2.9 * (n.pitch - 21) / 87, np.nan])
+        else:  # the fretting hand is the left hand
+            offset = L_HAND_OFFSET
+            nut, hole = np.array([1.0, 0.42]), np.array([-0.2, 0.86])
+            place = nut + (0.1 + 0.55 * (n.pitch - 40) / 36) * (hole - nut)
+        tips = xy[frame][:, [offset + p for p in FINGERTIPS]].T  # [5, 2]
+        if instrument == "piano":
+            distance = np.abs(tips[:, 0] - place[0]).min()  # the depth is the strike's
+        else:
+            distance = np.linalg.norm(tips - place, axis=1).min()
+        assert distance < 1e-4, (instrument, n, distance)
+        checked += 1
+    assert checked == len(notes)

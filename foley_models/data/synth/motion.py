@@ -13,7 +13,8 @@ What causes what (so the music is predictable from the motion):
   loudness (and stops in rests); the left hand moves along the neck with pitch, the finger for
   the note presses, and long notes get vibrato.
 - guitar: the plucking hand's finger strikes the string at each onset (a whole-hand downstroke
-  when strumming); the fretting hand moves along the neck with pitch.
+  when strumming); the fretting hand moves along the neck with pitch, and each note's fretting
+  finger stops the neck at the note's place.
 """
 
 from dataclasses import dataclass
@@ -168,6 +169,25 @@ def _press_profile(times: np.ndarray, notes: list[PerformedNote]) -> np.ndarray:
     return depth
 
 
+def _reach_profile(
+    times: np.ndarray, notes: list[PerformedNote], place, resting: np.ndarray
+) -> np.ndarray:
+    """Fingertip offset (BU, [T, 2]) for notes played by one finger: the tip moves from where
+    the hand holds it (`resting` [T, 2]) to the note's place (`place(pitch)`, an (x, y) point
+    on the instrument) in the 0.1 s before the strike, stays there until the release and moves
+    back after it. At the onset it is on the note's key or fret: the pitch is in the motion."""
+    offset = np.zeros((len(times), 2))
+    weight = np.zeros_like(times)
+    for n in notes:
+        w = np.interp(
+            times, [n.start - 0.2, n.start - 0.1, n.end, n.end + 0.08], [0.0, 1.0, 1.0, 0.0]
+        )
+        closer = (w > weight)[:, None]
+        offset = np.where(closer, w[:, None] * (np.asarray(place(n.pitch)) - resting), offset)
+        weight = np.maximum(weight, w)
+    return offset
+
+
 def _piano(times, notes, rng):
     # Seen from the camera the keyboard is mirrored: low keys on the image right.
     key_x = lambda p: 1.45 - 2.9 * (p - 21) / 87  # noqa: E731
@@ -205,7 +225,15 @@ def _piano(times, notes, rng):
         wrist = np.stack([hand_x, np.full(len(times), key_y - 0.17)], axis=1)
         wrist[:, 1] += 0.25 * tip[:, :, 1].max(axis=1)
         # Fingers point down towards the keys.
-        wrists[hand], angles[hand], tips[hand] = wrist, np.full(len(times), np.pi / 2), tip
+        angle = np.full(len(times), np.pi / 2)
+        side = 1.0 if hand == 1 else -1.0
+        resting = hand_points(wrist, angle, np.zeros((len(times), 5, 2)), side)
+        for f in range(5):
+            reach = _reach_profile(
+                times, finger_notes[f], lambda p: (key_x(p), 0.0), resting[:, 4 * f + 3]
+            )
+            tip[:, f, 0] = reach[:, 0]  # the depth of the strike stays _press_profile's
+        wrists[hand], angles[hand], tips[hand] = wrist, angle, tip
     instrument = {
         "lines": [((-1.5, key_y), (1.5, key_y)), ((-1.5, key_y + 0.12), (1.5, key_y + 0.12))],
         "bow": None,
@@ -287,12 +315,34 @@ def _strings(times, notes, rng, instrument):
 def _guitar(times, notes, rng, strum: bool):
     t = len(times)
     nut, hole = np.array([1.0, 0.42]), np.array([-0.2, 0.86])
+    along_neck = lambda p: 0.1 + 0.55 * (p - 40) / 36  # noqa: E731
     s = np.full(t, np.nan)
     for n in notes:
         on = (times >= n.start - 0.08) & (times < n.end)
-        s[on] = 0.1 + 0.55 * (n.pitch - 40) / 36
+        s[on] = along_neck(n.pitch)
     s = _smooth(_hold_last(s, 0.3), 0.5)
     fret = nut[None] + s[:, None] * (hole - nut)[None] + np.array([0.0, -0.09])
+    # Each note's fretting finger stops the neck at the note's place, so a chord's pitches are
+    # all in the fretting hand: index to little by pitch (as on the strings), or the nearest
+    # finger that is free when that one holds another note of the chord, the thumb last.
+    fret_angle = np.full(t, -np.pi / 2 + 0.2)
+    resting = hand_points(fret, fret_angle, np.zeros((t, 5, 2)), -1.0)
+    finger_notes: list[list[PerformedNote]] = [[] for _ in range(5)]
+    busy_until = [-1.0] * 5
+    for n in sorted(notes, key=lambda n: (n.start, n.pitch)):
+        preferred = 1 + (n.pitch - 40) % 4
+        order = sorted(range(5), key=lambda f: (f == 0, abs(f - preferred)))
+        finger = next((f for f in order if busy_until[f] < n.start - 0.1), preferred)
+        busy_until[finger] = n.end + 0.08
+        finger_notes[finger].append(n)
+    fret_tip = np.zeros((t, 5, 2))
+    for f in range(5):
+        fret_tip[:, f] = _reach_profile(
+            times,
+            finger_notes[f],
+            lambda p: nut + along_neck(p) * (hole - nut),
+            resting[:, 4 * f + 3],
+        )
     pluck_tip = np.zeros((t, 5, 2))
     hand_drop = np.zeros(t)
     if strum:
@@ -331,8 +381,8 @@ def _guitar(times, notes, rng, strum: bool):
         pluck_tip[:, finger, 1] = np.where(np.abs(prof) > np.abs(current), prof, current)
     pluck = hole[None] + np.array([0.0, -0.12]) + np.stack([np.zeros(t), hand_drop], axis=1)
     wrists = {0: fret, 1: pluck}
-    angles = {0: np.full(t, -np.pi / 2 + 0.2), 1: np.full(t, np.pi / 2 + 0.3)}
-    tips = {0: np.zeros((t, 5, 2)), 1: pluck_tip}
+    angles = {0: fret_angle, 1: np.full(t, np.pi / 2 + 0.3)}
+    tips = {0: fret_tip, 1: pluck_tip}
     inst = {"lines": [(tuple(nut), tuple(hole))], "body": tuple(hole), "bow": None}
     return wrists, angles, tips, inst
 
