@@ -143,7 +143,8 @@ def test_the_playing_fingertip_is_on_the_notes_key_or_fret_at_the_onset(instrume
         for i, pitch in enumerate(chord)
     ]
     fps = 22.0
-    pose, _ = motion.perform_motion(notes, instrument, 3.0, fps, noiseless, np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    pose, _ = motion.perform_motion(notes, instrument, 3.0, fps, noiseless, rng)
     xy = pose[:, :2, :, 0]  # [T, 2, 65] in BU: neck at the origin, one pixel per BU
     checked = 0
     for n in notes:
