@@ -129,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--clip-s", type=float, help="clip length (default: the shortest training clip)"
     )
     evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument(
+        "--temperature",
+        type=float,
+        help="sampling temperature of the sample-level systems (WaveNet, SampleRNN; default: "
+        "1, sampling from the model as trained; other systems ignore it)",
+    )
     evaluate.add_argument("--out", type=Path)
     evaluate.add_argument(
         "--no-transcribe", action="store_true", help="skip the transcription-based note F1"
@@ -277,6 +283,7 @@ def run_evaluate(args) -> None:
         device=args.device,
         transcribe=not args.no_transcribe,
         reference=not args.no_reference,
+        temperature=args.temperature,
     )
     print(format_results(rows))
     if args.out:

@@ -134,6 +134,9 @@ class _Clips:
         return groups
 
 
+SAMPLED = ("wavenet", "samplernn")  # the systems that sample with a temperature
+
+
 def evaluate_checkpoint(
     path: Path,
     data: Path,
@@ -144,12 +147,21 @@ def evaluate_checkpoint(
     seed: int = 0,
     clip_s: float | None = None,
     transcribe: bool = True,
+    temperature: float | None = None,
 ) -> dict:
+    """`temperature`: the sampling temperature of the sample-level systems (WaveNet,
+    SampleRNN), kept in their rows; other systems ignore it. None: the generator's default."""
+    if temperature is not None and not temperature > 0:
+        raise ValueError(f"the sampling temperature must be above 0, not {temperature}")
     gen = load_generator(path, device)
     config = gen.config
+    sampling = {}
+    if temperature is not None and gen.system in SAMPLED:
+        sampling["temperature"] = temperature
     clip_s = clip_s or config.clip_s
     c = _Clips(data, split, clip_s, max_clips, getattr(config, "instruments", None), seed)
     result = {"system": gen.system, "checkpoint": str(path), "clips": len(c.test), "clip_s": clip_s}
+    result.update(sampling)
     for name, order in (("", list(range(len(c.test)))), ("shuffled_", c.shuffled)):
         scores = _Scores(transcribe=transcribe)
         for instrument, indices in c.by_instrument().items():
@@ -159,6 +171,7 @@ def evaluate_checkpoint(
                 seed=seed,
                 fps=c.fps,
                 layout=c.layout,
+                **sampling,
             )
             for i, out in zip(indices, outputs, strict=True):
                 clip = c.test[i]

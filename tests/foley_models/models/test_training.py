@@ -158,6 +158,17 @@ def test_evaluate_puts_midi_and_waveform_systems_in_one_table(tiny_dataset, tmp_
     reference = rows[3]
     assert reference["audio_onset_f1"] > 0.6 and reference["transcribed_note_f1"] > 0.5
     assert reference["beats_loris_hit_1s"] > 0.8 and reference["logmel_db"] is None
+    # A sampling temperature reaches the sample-level system, is kept in its row, and leaves
+    # the others alone; a temperature of 0 is refused.
+    cooler = [*argv, str(tmp_path / "t.json"), "--temperature", "0.3", "--no-reference"]
+    assert main(cooler) == 0
+    capsys.readouterr()
+    cool = json.loads((tmp_path / "t.json").read_text())
+    assert [r.get("temperature") for r in cool] == [None, None, 0.3]
+    assert cool[2]["logmel_db"] != rows[2]["logmel_db"]
+    assert cool[0]["logmel_db"] == rows[0]["logmel_db"]
+    assert main([*argv, str(tmp_path / "z.json"), "--temperature", "0"]) == 2
+    assert "temperature must be above 0" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
