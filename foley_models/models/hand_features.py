@@ -98,15 +98,39 @@ def hand_features(pose: torch.Tensor, smooth: int = 9) -> torch.Tensor:
     return torch.cat([x * ok, y * ok, ok], dim=2)
 
 
-class HandFeatureEncoder(torch.nn.Module):
-    """hand_features at the pose rate -> [B, T / downsample, d_model], aligned with the
-    ST-GCN's memory tokens (a strided convolution that rounds up like the encoder's)."""
+def fourier_features(features: torch.Tensor, bands: int) -> torch.Tensor:
+    """[..., FEATURES] -> [..., FEATURES + 4 * bands * len(JOINTS)]: each coordinate also as
+    sin and cos of pi * 2^k times it, k < bands (the flags stay as they are).
 
-    def __init__(self, d_model: int, downsample: int, hidden: int = 128) -> None:
+    A semitone is 0.046 shoulder widths on the synthetic keyboard and less on a neck; a network
+    reading the raw coordinates has to build that resolution out of ReLUs, which a small one
+    in a CPU budget does not (`benchmarks/pitch_in_motion.py`: a probe names 18% of the pitches
+    from the raw features and 50% with 6 bands). The highest band's period, 2 / 2^(bands-1)
+    shoulder widths, is 0.0625 at 6 bands."""
+    if bands <= 0:
+        return features
+    coordinates = features[..., : 2 * len(JOINTS)]
+    frequencies = torch.pi * 2.0 ** torch.arange(
+        bands, dtype=features.dtype, device=features.device
+    )
+    scaled = (coordinates[..., None] * frequencies).flatten(-2)
+    return torch.cat([features, torch.sin(scaled), torch.cos(scaled)], dim=-1)
+
+
+class HandFeatureEncoder(torch.nn.Module):
+    """hand_features (with `fourier_bands` of them, `fourier_features`) at the pose rate ->
+    [B, T / downsample, d_model], aligned with the ST-GCN's memory tokens (a strided
+    convolution that rounds up like the encoder's)."""
+
+    def __init__(
+        self, d_model: int, downsample: int, hidden: int = 128, fourier_bands: int = 0
+    ) -> None:
         super().__init__()
+        self.fourier_bands = fourier_bands
+        inputs = FEATURES + 4 * fourier_bands * len(JOINTS)
         kernel = 2 * downsample - 1
         self.net = torch.nn.Sequential(
-            torch.nn.Conv1d(FEATURES, hidden, kernel, stride=downsample, padding=downsample - 1),
+            torch.nn.Conv1d(inputs, hidden, kernel, stride=downsample, padding=downsample - 1),
             torch.nn.ReLU(),
             torch.nn.Conv1d(hidden, hidden, 3, padding=1),
             torch.nn.ReLU(),
@@ -114,4 +138,5 @@ class HandFeatureEncoder(torch.nn.Module):
         )
 
     def forward(self, pose: torch.Tensor) -> torch.Tensor:
-        return self.net(hand_features(pose).transpose(1, 2)).transpose(1, 2)
+        features = fourier_features(hand_features(pose), self.fourier_bands)
+        return self.net(features.transpose(1, 2)).transpose(1, 2)

@@ -43,6 +43,10 @@ class FoleyMusicConfig:
     # a strided convolution and added to the pose memory. They carry the pitch: where a hand
     # is on the keyboard or the neck.
     hand_features: bool = False
+    # With hand_features: each coordinate also as sin/cos at this many octave-spaced
+    # frequencies (hand_features.fourier_features), so a key's or a fret's exact position, the
+    # pitch, is easy to read. 0 = the raw coordinates only.
+    hand_fourier_bands: int = 0
     # Not in the paper: an auxiliary loss (weight; 0 = off) on a linear head over the pose
     # memory that predicts the pitch of the notes starting in each memory frame (cross-entropy
     # against their pitch distribution, on frames where a note starts), so the memory carries
@@ -106,6 +110,7 @@ def preset(name: str, **overrides) -> FoleyMusicConfig:
             time_bias_ahead=16,
             onset_loss_weight=1.0,
             hand_features=True,
+            hand_fourier_bands=6,
             pitch_loss_weight=1.0,
         )
 
@@ -130,6 +135,7 @@ def preset(name: str, **overrides) -> FoleyMusicConfig:
             time_bias_ahead=6,
             onset_loss_weight=1.0,
             hand_features=True,
+            hand_fourier_bands=2,
             pitch_loss_weight=1.0,
         )
 

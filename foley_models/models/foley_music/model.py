@@ -211,7 +211,9 @@ class FoleyMusic(nn.Module):
             self.onset_head = nn.Linear(config.d_model, 1)
         if config.hand_features:
             require_layout(config.encoder.layout)
-            self.hands = HandFeatureEncoder(config.d_model, config.encoder.downsample)
+            self.hands = HandFeatureEncoder(
+                config.d_model, config.encoder.downsample, fourier_bands=config.hand_fourier_bands
+            )
         if config.pitch_loss_weight > 0:
             self.pitch_head = nn.Linear(config.d_model, PITCHES)
 

@@ -11,6 +11,7 @@ from foley_models.models.hand_features import (
     FEATURES,
     JOINTS,
     HandFeatureEncoder,
+    fourier_features,
     hand_features,
     require_layout,
 )
@@ -72,8 +73,24 @@ def test_missing_points_are_zero_with_a_flag_and_layouts_without_a_body_are_refu
         require_layout("hands")
 
 
-@pytest.mark.parametrize("downsample,frames", [(1, 9), (2, 9), (4, 44), (4, 45)])
-def test_the_encoder_is_aligned_with_the_memory_tokens(downsample, frames):
-    encoder = HandFeatureEncoder(d_model=8, downsample=downsample, hidden=4)
+@pytest.mark.parametrize("downsample,frames,bands", [(1, 9, 0), (2, 9, 3), (4, 44, 0), (4, 45, 6)])
+def test_the_encoder_is_aligned_with_the_memory_tokens(downsample, frames, bands):
+    encoder = HandFeatureEncoder(d_model=8, downsample=downsample, hidden=4, fourier_bands=bands)
     out = encoder(torch.randn(2, frames, 3, 65, 1))
     assert out.shape == (2, -(-frames // downsample), 8)
+
+
+def test_fourier_features_tell_apart_positions_a_semitone_apart():
+    """Two keys a semitone apart (0.046 shoulder widths) differ by 0.046 in the raw coordinate;
+    with 6 bands the highest band's sin and cos move by about 0.9 (of 2) between them."""
+    features = torch.zeros(2, FEATURES)
+    features[0, 3], features[1, 3] = 0.5, 0.5 + 0.046
+    out = fourier_features(features, 6)
+    coordinates = 2 * len(JOINTS)
+    assert out.shape == (2, FEATURES + 4 * 6 * len(JOINTS))
+    assert torch.equal(out[:, :FEATURES], features)  # the raw features come first, unchanged
+    top = [FEATURES + 3 * 6 + 5, FEATURES + coordinates * 6 + 3 * 6 + 5]  # sin, cos of band 5
+    expected = torch.tensor([np.sin(np.pi * 32 * 0.5), np.cos(np.pi * 32 * 0.5)])
+    assert torch.allclose(out[0, top], expected.float(), atol=1e-5)
+    assert (out[1, top] - out[0, top]).norm() > 0.8
+    assert torch.equal(fourier_features(features, 0), features)
