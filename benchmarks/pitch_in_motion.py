@@ -116,8 +116,8 @@ def main() -> None:
         row = np.zeros(4)
         for frame_scores, truth, inst in zip(scores, y_test, inst_test, strict=True):
             if inst == name:
-                row += (len(truth), top_k_hits(frame_scores, truth, 0),
-                        top_k_hits(frame_scores, truth, 1), top_k_hits(prior, truth, 0))  # fmt: skip
+                exact, near = (top_k_hits(frame_scores, truth, t) for t in (0, 1))
+                row += (len(truth), exact, near, top_k_hits(prior, truth, 0))
         totals += row[1:]
         n = max(row[0], 1)
         print(
