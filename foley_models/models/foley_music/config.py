@@ -38,6 +38,26 @@ class FoleyMusicConfig:
     # memory that predicts, per memory frame, whether a note starts in it (binary
     # cross-entropy against the MIDI), so the encoder learns onset features quickly.
     onset_loss_weight: float = 0.0
+    # The onset head's sub-frames per memory frame. 1: one logit per memory frame (91 ms at
+    # `small`), whether a note starts in it. More: the baselines' sub-frame head
+    # (waveform.onset_curve_targets: 1 in the sub-frame where a note starts, 0.5 beside it),
+    # which makes the encoder say where in its frame the note starts, not only which frame.
+    onset_subframes: int = 1
+    # Not in the paper: every event reads the onset head's probabilities (detached, so only
+    # the onset loss trains the head) at the sub-frames from `onset_window_behind` before its
+    # clock to `onset_window_ahead` after it, projected and added to its embedding: "a note
+    # starts k sub-frames from now" is then in the decoder's input, and the time-shift that
+    # lands on it is a short step to learn. 0 ahead = off.
+    onset_window_behind: int = 0
+    onset_window_ahead: int = 0
+    # With the onset window: the share of training clips whose window reads the clip's true
+    # onsets (in the head's target shape) instead of the head. With it (> 0) the window the
+    # decoder reads in validation and generation is the head's onsets, peak-picked at the
+    # threshold with the best onset F1 on the validation clips (re-picked at every validation,
+    # kept in the checkpoint), the baselines' teacher forcing (models/waveform.py): the decoder
+    # learns from the first step that a note starts where the window says, and the head learns
+    # from the motion where that is.
+    onset_window_teacher_forcing: float = 0.0
     # Not in the paper: the hands' positions in a body frame (models/hand_features.py: wrist
     # and fingertips relative to the hips, along the shoulders, in shoulder widths), encoded by
     # a strided convolution and added to the pose memory. They carry the pitch: where a hand
@@ -67,12 +87,17 @@ class FoleyMusicConfig:
     def d_head(self) -> int:
         return self.d_model // self.heads
 
+    @property
+    def onset_bin_s(self) -> float:
+        """The onset head's sub-frame, in seconds."""
+        return self.encoder.downsample / self.fps / self.onset_subframes
+
 
 def preset(name: str, **overrides) -> FoleyMusicConfig:
     """`paper`: the paper's model, as its official code builds and trains it. `small`: trains
     on a 2-core CPU in 30 minutes (no ST-GCN dropout, no final LayerNorm, gradients clipped at
-    1.0, and the time encoding, time bias, onset loss, hand features and pitch loss the paper does
-    not have). `debug`:
+    1.0, and the time encoding, time bias, sub-frame onset loss and onset window, hand features
+    and pitch loss the paper does not have). `debug`:
     builds in well under a second, for tests."""
 
     def paper():
@@ -108,7 +133,14 @@ def preset(name: str, **overrides) -> FoleyMusicConfig:
             time_bias=True,
             time_bias_behind=6,
             time_bias_ahead=16,
-            onset_loss_weight=1.0,
+            # The sub-frame head's loss is a mean over 8 times as many bins as the frame head's
+            # was: weight 8 keeps its gradient per memory frame.
+            onset_loss_weight=8.0,
+            # 11 ms sub-frames; each event reads them from 45 ms behind to 364 ms ahead.
+            onset_subframes=8,
+            onset_window_behind=4,
+            onset_window_ahead=32,
+            onset_window_teacher_forcing=1.0,
             hand_features=True,
             hand_fourier_bands=6,
             pitch_loss_weight=1.0,
@@ -134,6 +166,9 @@ def preset(name: str, **overrides) -> FoleyMusicConfig:
             time_bias_behind=2,
             time_bias_ahead=6,
             onset_loss_weight=1.0,
+            onset_subframes=4,
+            onset_window_behind=2,
+            onset_window_ahead=6,
             hand_features=True,
             hand_fourier_bands=2,
             pitch_loss_weight=1.0,

@@ -8,10 +8,12 @@ serves several instruments, so a learned instrument embedding is added to the me
 optional absolute-time encoding (config.time_encoding) adds the same time sinusoids to memory
 tokens and events; optional time-aligned cross-attention (config.time_bias) adds a learned
 per-head bias on the offset between a memory token's time and the event's clock; and an optional
-onset head on the memory (config.onset_loss_weight) gives the encoder an auxiliary target; optional
+onset head on the memory (config.onset_loss_weight, per sub-frame with config.onset_subframes)
+gives the encoder an auxiliary target, and its probabilities near each event's clock can be
+added to the event (config.onset_window_ahead); optional
 hand features (config.hand_features: the hands' positions in a body frame, which carry the pitch)
 are added to the memory, and an optional pitch head on the memory (config.pitch_loss_weight)
-predicts the pitch of the notes starting in each memory frame. All five are off in `paper`.
+predicts the pitch of the notes starting in each memory frame. All of these are off in `paper`.
 """
 
 import math
@@ -24,6 +26,7 @@ from foley_models.data import vocab
 from foley_models.models.foley_music.config import FoleyMusicConfig
 from foley_models.models.hand_features import HandFeatureEncoder, require_layout
 from foley_models.models.pose_encoder import PoseEncoder
+from foley_models.models.waveform import onset_peaks
 
 PITCHES = 128
 
@@ -208,7 +211,14 @@ class FoleyMusic(nn.Module):
         self.final_norm = nn.LayerNorm(config.d_model) if config.final_norm else nn.Identity()
         self.head = nn.Linear(config.d_model, vocab.VOCAB_SIZE)
         if config.onset_loss_weight > 0:
-            self.onset_head = nn.Linear(config.d_model, 1)
+            self.onset_head = nn.Linear(config.d_model, config.onset_subframes)
+        if config.onset_window_ahead > 0:
+            if config.onset_loss_weight <= 0:
+                raise ValueError("onset_window_ahead needs the onset head (onset_loss_weight > 0)")
+            width = config.onset_window_behind + config.onset_window_ahead + 1
+            self.onset_window = nn.Linear(width, config.d_model)
+            if config.onset_window_teacher_forcing > 0:  # picked on the validation clips
+                self.register_buffer("onset_threshold", torch.tensor(0.5))
         if config.hand_features:
             require_layout(config.encoder.layout)
             self.hands = HandFeatureEncoder(
@@ -244,8 +254,33 @@ class FoleyMusic(nn.Module):
         return (torch.arange(length, device=device) * ds + (ds - 1) / 2) / self.config.fps
 
     def onset_logits(self, memory: torch.Tensor) -> torch.Tensor:
-        """memory [B, T', d] -> [B, T'] logits that a note starts in each memory frame."""
-        return self.onset_head(memory).squeeze(-1)
+        """memory [B, T', d] -> [B, T' * onset_subframes] logits that a note starts in each
+        sub-frame of each memory frame."""
+        return self.onset_head(memory).reshape(memory.shape[0], -1)
+
+    def onset_curve(self, memory: torch.Tensor) -> torch.Tensor:
+        """[B, T' * onset_subframes] what the onset window reads (detached): the head's
+        probabilities, or with teacher forcing its onsets peak-picked at `onset_threshold`."""
+        curve = torch.sigmoid(self.onset_logits(memory)).detach()
+        if self.config.onset_window_teacher_forcing > 0:
+            curve = onset_peaks(curve, self.onset_threshold)
+        return curve
+
+    def onset_window_features(
+        self, memory: torch.Tensor, times: torch.Tensor, curve: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """[B, L] event clocks -> [B, L, W] the onset curve (default `onset_curve(memory)`) at
+        the sub-frames from `onset_window_behind` before each clock to `onset_window_ahead`
+        after it; 0 outside the clip."""
+        c = self.config
+        curve = self.onset_curve(memory) if curve is None else curve  # [B, N]
+        offsets = torch.arange(
+            -c.onset_window_behind, c.onset_window_ahead + 1, device=curve.device
+        )
+        index = torch.floor(times / c.onset_bin_s).long()[..., None] + offsets  # [B, L, W]
+        inside = (index >= 0) & (index < curve.shape[1])
+        rows = torch.arange(curve.shape[0], device=curve.device)[:, None, None]
+        return curve[rows, index.clamp(0, curve.shape[1] - 1)] * inside
 
     def pitch_logits(self, memory: torch.Tensor) -> torch.Tensor:
         """memory [B, T', d] -> [B, T', 128] logits of the pitch of a note starting there."""
@@ -266,17 +301,24 @@ class FoleyMusic(nn.Module):
         memory: torch.Tensor,
         caches: list | None = None,
         offset: int = 0,
+        onset_curve: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """tokens [B, L] at positions offset.. -> logits [B, L, vocab]."""
+        """tokens [B, L] at positions offset.. -> logits [B, L, vocab]. `onset_curve`: what
+        the onset window reads instead of `self.onset_curve(memory)` (training's teacher
+        forcing)."""
         positions = torch.arange(offset, offset + tokens.shape[1], device=tokens.device)
         x = self.embed(tokens) + sinusoid(positions, self.config.d_model)
         offsets = None
-        if self.config.time_encoding or self.config.time_bias:
+        c = self.config
+        if c.time_encoding or c.time_bias or c.onset_window_ahead:
             times = self._event_times(tokens, caches)
-            if self.config.time_encoding:
-                x = x + time_encoding(times, self.config.d_model)
-            if self.config.time_bias:
+            if c.time_encoding:
+                x = x + time_encoding(times, c.d_model)
+            if c.time_bias:
                 offsets = self._memory_offsets(times, memory)
+            if c.onset_window_ahead:
+                window = self.onset_window_features(memory, times, onset_curve)
+                x = x + self.onset_window(window)
         x = self.drop(x)
         # No padding mask is needed: PAD only follows EOS and attention is causal, so real
         # tokens never see it; the loss ignores PAD positions.

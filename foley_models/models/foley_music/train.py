@@ -12,6 +12,7 @@ from foley_models.data import codec, vocab
 from foley_models.models import clips
 from foley_models.models.foley_music.config import FoleyMusicConfig
 from foley_models.models.foley_music.model import PITCHES, FoleyMusic
+from foley_models.models.waveform import best_threshold, onset_curve_targets
 
 VALIDATION_CLIPS = 64
 
@@ -43,9 +44,14 @@ def collate(batch: list[clips.Clip], model: FoleyMusic, device) -> dict:
 
 
 def onset_targets(batch: list[clips.Clip], config: FoleyMusicConfig, frames: int) -> torch.Tensor:
-    """[B, T'] 1 where a note starts inside a memory frame of the pose clip, else 0."""
+    """[B, T'] 1 where a note starts inside a memory frame of the pose clip, else 0; with
+    `onset_subframes` > 1, [B, T' * subframes] in the baselines' shape (1 in the sub-frame where
+    a note starts, 0.5 beside it)."""
     ds = config.encoder.downsample
     length = -(-frames // ds)  # the encoder's output length (strided convolutions round up)
+    if config.onset_subframes > 1:
+        onsets = [np.array([n.start for n in clip.notes]) for clip in batch]
+        return onset_curve_targets(onsets, length * config.onset_subframes, config.onset_bin_s)
     targets = torch.zeros(len(batch), length)
     for i, clip in enumerate(batch):
         for note in clip.notes:
@@ -87,9 +93,14 @@ def loss_and_accuracy(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Cross-entropy over events ignoring PAD, token accuracy excluding PAD, and the auxiliary
     heads' losses the config asks for: "onset_loss" (binary cross-entropy), "pitch_loss" and
-    "pitch_accuracy"."""
+    "pitch_accuracy". Rows in `batch["forced"]` (training's teacher forcing) have the onset
+    window read their true onsets."""
     memory = model.encode(batch["pose"], batch["instrument"])
-    logits = model.decode(batch["x"], memory)
+    curve = None
+    rows = batch.get("forced")
+    if rows is not None and model.training and rows.any():
+        curve = torch.where(rows[:, None], batch["onsets"], model.onset_curve(memory))
+    logits = model.decode(batch["x"], memory, onset_curve=curve)
     y = batch["y"]
     loss = F.cross_entropy(
         logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=vocab.PAD
@@ -131,7 +142,29 @@ class Task:
             clips.random_clip(self.train_sources, c.clip_s, c.midi_window_s, rng)
             for _ in range(c.batch_size)
         ]
-        return collate(batch, self.model, self.device)
+        out = collate(batch, self.model, self.device)
+        if c.onset_window_teacher_forcing > 0:
+            rows = rng.random(len(batch)) < c.onset_window_teacher_forcing
+            out["forced"] = torch.from_numpy(rows).to(self.device)
+        return out
+
+    @torch.no_grad()
+    def pick_onset_threshold(self) -> dict:
+        """With the onset window's teacher forcing: set the head's peak-picking threshold to
+        the one with the best onset F1 (50 ms) on the validation clips; its metrics."""
+        c = self.config
+        if not (c.onset_window_ahead and c.onset_window_teacher_forcing > 0):
+            return {}
+        probabilities, onsets = [], []
+        for i in range(0, len(self.val_clips), c.batch_size):
+            chunk = self.val_clips[i : i + c.batch_size]
+            batch = collate(chunk, self.model, self.device)
+            memory = self.model.encode(batch["pose"], batch["instrument"])
+            probabilities.append(torch.sigmoid(self.model.onset_logits(memory)).cpu())
+            onsets += [np.unique([n.start for n in x.notes if n.start < c.clip_s]) for x in chunk]
+        f1, threshold = best_threshold(torch.cat(probabilities), onsets, c.onset_bin_s)
+        self.model.onset_threshold.fill_(threshold)
+        return {"val_onset_threshold": threshold, "val_onset_f1": f1}
 
     def loss(self, batch: dict):
         loss, accuracy, auxiliary = loss_and_accuracy(self.model, batch)
@@ -150,13 +183,13 @@ class Task:
         """Loss and accuracy over the validation clips, and the loss again with every clip's
         pose taken from a clip half the set away: the gap says how much the motion is used.
         With a pitch head, also its accuracy on the frames where a note starts."""
+        out = self.pick_onset_threshold()
         size = self.config.batch_size
         n = len(self.val_clips)
         poses = {
             "val": [c.pose for c in self.val_clips],
             "val_shuffled": [self.val_clips[(i + n // 2) % n].pose for i in range(n)],
         }
-        out = {}
         for name, pose in poses.items():
             total_loss, total_correct, total_tokens = 0.0, 0, 0
             pitch_hits, pitch_frames = 0.0, 0

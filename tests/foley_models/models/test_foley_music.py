@@ -1,4 +1,5 @@
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -216,7 +217,7 @@ def test_onset_targets_mark_the_memory_frames_where_notes_start():
 
     from foley_models.models.clips import Clip
 
-    config = preset("debug")  # 4 pose frames per memory frame at 22 fps
+    config = preset("debug", onset_subframes=1)  # 4 pose frames per memory frame at 22 fps
     notes = [pretty_midi.Note(velocity=80, pitch=60, start=s, end=s + 0.1) for s in (0.0, 0.5, 2.2)]
     clip = Clip(np.zeros((44, 3, 65, 1), np.float32), notes, "piano", 0.0, "x", None)
     targets = train.onset_targets([clip], config, frames=44)
@@ -225,18 +226,103 @@ def test_onset_targets_mark_the_memory_frames_where_notes_start():
     assert torch.nonzero(targets[0]).flatten().tolist() == [0, 2]
 
 
+def test_sub_frame_onset_targets_say_where_in_its_memory_frame_a_note_starts():
+    import pretty_midi
+
+    from foley_models.models.clips import Clip
+
+    config = preset("debug", onset_subframes=4)  # 4 pose frames per memory frame: 45 ms bins
+    assert config.onset_bin_s == pytest.approx(4 / 22 / 4)
+    notes = [pretty_midi.Note(velocity=80, pitch=60, start=s, end=s + 0.1) for s in (0.0, 0.5, 2.2)]
+    clip = Clip(np.zeros((44, 3, 65, 1), np.float32), notes, "piano", 0.0, "x", None)
+    targets = train.onset_targets([clip], config, frames=44)[0]
+    assert targets.shape == (44,)
+    # 0.5 s lies in bin 11 (0.500 / 0.04545 = 11.0): 1 there, 0.5 beside it; 0 s in bin 0.
+    assert targets[11] == 1.0 and targets[10] == 0.5 and targets[12] == 0.5
+    assert targets[0] == 1.0 and targets[1] == 0.5
+    assert torch.nonzero(targets).flatten().tolist() == [0, 1, 10, 11, 12]
+
+
+def test_the_onset_window_gives_each_event_the_head_s_probabilities_around_its_clock():
+    model = _model(seed=3, onset_subframes=4, onset_window_behind=2, onset_window_ahead=6)
+    c = model.config
+    memory = torch.randn(2, 11, c.d_model)
+    curve = torch.sigmoid(model.onset_logits(memory))  # [2, 44]
+    assert curve.shape == (2, 44)
+    # An event whose clock is at 0.5 s (bin 11) reads bins 9..17; one at 1.9 s (bin 41) reads
+    # 39..43 and zeros past the clip's last bin.
+    times = torch.tensor([[0.5, 1.9], [0.0, 0.5]])
+    window = model.onset_window_features(memory, times)
+    assert window.shape == (2, 2, 9)
+    assert torch.allclose(window[0, 0], curve[0, 9:18])
+    assert torch.allclose(window[0, 1, :5], curve[0, 39:44]) and (window[0, 1, 5:] == 0).all()
+    assert (window[1, 0, :2] == 0).all() and torch.allclose(window[1, 0, 2:], curve[1, 0:7])
+    # Detached: the decoder's loss does not train the onset head.
+    assert not window.requires_grad
+    tokens = torch.tensor([[vocab.SOS, 230, 40, 220]])
+    pose = torch.randn(1, 44, 3, 65, 1)
+    loss = model(pose, model.instrument_ids(["piano"], "cpu"), tokens).sum()
+    loss.backward()
+    assert model.onset_head.weight.grad is None or model.onset_head.weight.grad.abs().sum() == 0
+    assert model.onset_window.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="needs the onset head"):
+        _model(onset_loss_weight=0.0, onset_window_ahead=4)
+
+
+def test_teacher_forcing_shows_the_window_the_true_onsets_in_training_only(tiny_dataset):
+    from foley_models.models.waveform import onset_peaks
+
+    config = preset("debug", onset_window_teacher_forcing=1.0)
+    task = train.Task(config, tiny_dataset, torch.device("cpu"))
+    model = task.model
+    batch = task.train_batch(np.random.default_rng(0))
+    assert batch["forced"].all()
+    seen = []
+    original = model.onset_window_features
+
+    def spy(memory, times, curve=None):
+        seen.append(curve)
+        return original(memory, times, curve)
+
+    model.onset_window_features = spy
+    model.train()
+    task.loss(batch)
+    assert torch.equal(seen[-1], batch["onsets"])  # the true onsets, in the head's shape
+    # Outside training the window reads the head's onsets, peak-picked at the threshold.
+    model.eval()
+    with torch.no_grad():
+        task.loss(batch)
+        memory = model.encode(batch["pose"], batch["instrument"])
+        expected = onset_peaks(torch.sigmoid(model.onset_logits(memory)), model.onset_threshold)
+    assert seen[-1] is None and torch.equal(model.onset_curve(memory), expected)
+    assert set(expected.unique().tolist()) <= {0.0, 0.5, 1.0}
+    # Validation picks the threshold (one of the candidates) and reports the head's F1.
+    with torch.no_grad():
+        result = task.validate()
+    assert 0.0 <= result["val_onset_f1"] <= 1.0
+    assert model.onset_threshold.item() == result["val_onset_threshold"]
+    # The forced rows are drawn per clip at the configured share.
+    half = train.Task(replace(config, onset_window_teacher_forcing=0.5), tiny_dataset, "cpu")
+    rng = np.random.default_rng(3)
+    share = np.mean([half.train_batch(rng)["forced"].float().mean().item() for _ in range(20)])
+    assert 0.3 < share < 0.7
+
+
 def test_training_loss_adds_the_onset_and_pitch_losses_and_validation_reports_the_control(
     tiny_dataset,
 ):
     task = train.Task(preset("debug"), tiny_dataset, torch.device("cpu"))
     batch = task.train_batch(np.random.default_rng(0))
-    assert batch["onsets"].shape == (len(batch["pose"]), 11) and batch["onsets"].sum() > 0
+    subframes = task.config.onset_subframes
+    assert batch["onsets"].shape == (len(batch["pose"]), 11 * subframes)
+    assert batch["onsets"].sum() > 0
     loss, metrics = task.loss(batch)
     assert loss.item() == pytest.approx(
         metrics["event_loss"] + metrics["onset_loss"] + metrics["pitch_loss"], rel=1e-5
     )
     assert 0 <= metrics["pitch_accuracy"] <= 1
-    without = train.Task(preset("debug", onset_loss_weight=0.0), tiny_dataset, torch.device("cpu"))
+    plain = preset("debug", onset_loss_weight=0.0, onset_window_ahead=0)
+    without = train.Task(plain, tiny_dataset, torch.device("cpu"))
     assert "onsets" not in without.train_batch(np.random.default_rng(0))
     task.model.eval()
     with torch.no_grad():
@@ -389,10 +475,11 @@ def test_training_refuses_data_at_another_frame_rate(tmp_path, tiny_dataset):
 
 
 def test_a_checkpoint_from_before_the_time_bias_loads_with_plain_cross_attention(tmp_path):
-    model = _model(seed=8, time_bias=False, onset_loss_weight=0.0)
+    model = _model(seed=8, time_bias=False, onset_loss_weight=0.0, onset_window_ahead=0)
     path = _save(model, tmp_path / "old.pt", step=1)
     payload = torch.load(path, weights_only=True)
-    for key in ("time_bias", "time_bias_behind", "time_bias_ahead", "onset_loss_weight"):
+    old = ("onset_subframes", "onset_window_behind", "onset_window_ahead")
+    for key in ("time_bias", "time_bias_behind", "time_bias_ahead", "onset_loss_weight", *old):
         del payload["config"][key]  # the fields older checkpoints do not have
     torch.save(payload, tmp_path / "older.pt")
     gen = load_generator(tmp_path / "older.pt", "cpu")
