@@ -317,6 +317,10 @@ class FoleyMusic(nn.Module):
             if c.time_bias:
                 offsets = self._memory_offsets(times, memory)
             if c.onset_window_ahead:
+                if onset_curve is None and caches is not None:  # once per decoding, not per step
+                    if "onset_curve" not in caches[0]:
+                        caches[0]["onset_curve"] = self.onset_curve(memory)
+                    onset_curve = caches[0]["onset_curve"]
                 window = self.onset_window_features(memory, times, onset_curve)
                 x = x + self.onset_window(window)
         x = self.drop(x)
