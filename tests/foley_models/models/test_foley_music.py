@@ -272,7 +272,8 @@ def test_the_onset_window_gives_each_event_the_head_s_probabilities_around_its_c
 def test_teacher_forcing_shows_the_window_the_true_onsets_in_training_only(tiny_dataset):
     from foley_models.models.waveform import onset_peaks
 
-    config = preset("debug", onset_window_teacher_forcing=1.0)
+    window = dict(onset_subframes=4, onset_window_behind=2, onset_window_ahead=6)
+    config = preset("debug", **window, onset_window_teacher_forcing=1.0)
     task = train.Task(config, tiny_dataset, torch.device("cpu"))
     model = task.model
     batch = task.train_batch(np.random.default_rng(0))
