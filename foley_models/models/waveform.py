@@ -76,6 +76,14 @@ class WaveformConfig:
     # constant, so a system whose receptive field is much shorter than a note (WaveNet's 64 ms)
     # still knows how long ago the sounding note began.
     onset_envelope_s: float = 0.0
+    # The loudness head (0 = none; needs the onset head, whose sub-frames it shares): per
+    # sub-frame, the reference audio's level (`loudness_targets`), regressed from the pose
+    # features with this weight on its mean squared error, and one more conditioning channel.
+    # In a share `loudness_teacher_forcing` of the training clips that channel is the clip's
+    # true level (as a neural vocoder hears the true spectrogram it is trained on; RegNet's
+    # WaveNet does), elsewhere and in validation and generation the head's prediction.
+    loudness_loss_weight: float = 0.0
+    loudness_teacher_forcing: float = 0.0
 
     @property
     def onset_bin_s(self) -> float:
@@ -85,7 +93,8 @@ class WaveformConfig:
     @property
     def cond_dim(self) -> int:
         """Conditioning channels: the pose features and, with an onset head, its probability."""
-        return self.encoder.d_model + (1 if self.onset_loss_weight > 0 else 0)
+        onset = 1 if self.onset_loss_weight > 0 else 0
+        return self.encoder.d_model + onset + (1 if self.loudness_loss_weight > 0 else 0)
 
 
 class PoseConditioner(nn.Module):
@@ -98,6 +107,7 @@ class PoseConditioner(nn.Module):
         self.encoder = PoseEncoder(config.encoder)
         self.instrument = nn.Embedding(len(config.instruments), config.encoder.d_model)
         self.subframes = config.onset_subframes if config.onset_loss_weight > 0 else 0
+        self.downsample_s = config.encoder.downsample / config.fps
         self.peaks = self.subframes > 0 and config.onset_teacher_forcing > 0
         if self.subframes:
             self.onset_head = nn.Linear(config.encoder.d_model, self.subframes)
@@ -108,6 +118,12 @@ class PoseConditioner(nn.Module):
         )
         if self.peaks:  # picked on the validation clips (`WaveformTask.pick_onset_threshold`)
             self.register_buffer("onset_threshold", torch.tensor(0.5))
+        self.loudness = config.loudness_loss_weight > 0
+        if self.loudness:
+            if not self.subframes:
+                raise ValueError("the loudness head needs the onset head (onset_loss_weight > 0)")
+            self.loudness_head = nn.Linear(config.encoder.d_model, self.subframes)
+            nn.init.constant_(self.loudness_head.bias, LOUDNESS_MAX / 2)  # -30 dBFS, near music
 
     def instrument_ids(self, names: list[str], device) -> torch.Tensor:
         unknown = sorted(set(names) - set(self.instruments))
@@ -126,15 +142,31 @@ class PoseConditioner(nn.Module):
         instrument: torch.Tensor,
         n: int,
         forced: tuple[torch.Tensor, list[np.ndarray], float] | None = None,
+        loudness: tuple[torch.Tensor | None, torch.Tensor, int] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The conditioning at n steps over the clip, [B, cond_dim, n], and the onset logits
         [B, T' * subframes] (None without an onset head). `forced`: (rows [B] bool, every
         clip's onsets in seconds, the sub-frame length in seconds): in those rows the channel
-        is the onsets' target curve instead of the head's output."""
+        is the onsets' target curve instead of the head's output. `loudness`: (rows [B] bool or
+        None, the clips' reference audio [B, samples], its rate): in those rows the loudness
+        channel is the audio's level. With a loudness head, its prediction and the audio's
+        level (None without `loudness`) are kept in `self.last_loudness` for the loss."""
         features = self(pose, instrument)
         c = upsample(features, n)
         if not self.subframes:
             return c, None
+        channels = [c]
+        if self.loudness:
+            predicted = self.loudness_head(features).reshape(features.shape[0], -1)
+            level, truth = predicted.detach().clamp(0.0, LOUDNESS_MAX), None
+            if loudness is not None:
+                rows, audio, rate = loudness
+                bin_s = self.downsample_s / self.subframes
+                truth = loudness_targets(audio, predicted.shape[1], bin_s, rate)
+                if rows is not None:
+                    level = torch.where(rows[:, None], truth.to(level), level)
+            self.last_loudness = (predicted, truth)
+            channels.append(upsample(level[:, :, None], n))
         logits = self.onset_head(features).reshape(features.shape[0], -1)
         curve = torch.sigmoid(logits.detach())
         if self.peaks:
@@ -145,12 +177,38 @@ class PoseConditioner(nn.Module):
             curve = torch.where(rows[:, None], targets, curve)
         if self.envelope_decay is not None:
             curve = onset_envelope(curve, self.envelope_decay)
-        return torch.cat([c, upsample(curve[:, :, None], n)], dim=1), logits
+        channels.insert(1, upsample(curve[:, :, None], n))
+        return torch.cat(channels, dim=1), logits
 
 
 def upsample(features: torch.Tensor, n: int) -> torch.Tensor:
     """Features [B, T', d] spread over the same duration at n steps: [B, d, n] (linear)."""
     return F.interpolate(features.transpose(1, 2), size=n, mode="linear", align_corners=False)
+
+
+LOUDNESS_FLOOR_DB = -60.0  # a level of 0
+LOUDNESS_DB = 20.0  # dB per unit
+LOUDNESS_MAX = -LOUDNESS_FLOOR_DB / LOUDNESS_DB  # 0 dBFS
+
+
+def level_gain(level: torch.Tensor, headroom: float = 4.0) -> torch.Tensor:
+    """Levels (units of `loudness_targets`) -> amplitudes `headroom` times their RMS: audio
+    divided by the gain of its own level has an RMS of 1 / headroom."""
+    return headroom * torch.pow(10.0, level - LOUDNESS_MAX)
+
+
+def loudness_targets(audio: torch.Tensor, bins: int, bin_s: float, rate: int) -> torch.Tensor:
+    """Audio [B, n] at `rate` -> its level in each of `bins` sub-frames of `bin_s` seconds,
+    [B, bins]: RMS in dB above -60 dBFS, in units of 20 dB (0 at or below -60 dBFS, 3 at full
+    scale); sub-frames past the audio's end are silent."""
+    n = audio.shape[1]
+    energy = F.pad(torch.cumsum(audio.double() ** 2, dim=1), (1, 0))
+    edges = torch.round(torch.arange(bins + 1, dtype=torch.float64) * bin_s * rate).long()
+    edges = edges.clamp(max=n).to(audio.device)
+    width = (edges[1:] - edges[:-1]).clamp(min=1)
+    power = (energy[:, edges[1:]] - energy[:, edges[:-1]]) / width
+    db = 10.0 * torch.log10(power.clamp(min=1e-12))
+    return ((db - LOUDNESS_FLOOR_DB) / LOUDNESS_DB).clamp(0.0, LOUDNESS_MAX).float()
 
 
 def onset_curve_targets(onsets: list[np.ndarray], bins: int, bin_s: float) -> torch.Tensor:
@@ -276,9 +334,16 @@ class WaveformTask:
         if rows is not None and self.model.training and rows.any():
             c = self.config
             forced = (rows, batch["onsets"], c.onset_bin_s)
-        c, batch["onset_logits"] = self.model.conditioner.condition(
-            batch["pose"], batch["instrument"], n, forced
+        conditioner = self.model.conditioner
+        loudness = None
+        if conditioner.loudness:
+            rows = batch.get("loudness_forced") if self.model.training else None
+            loudness = (rows, batch["audio"], self.config.sample_rate)
+        c, batch["onset_logits"] = conditioner.condition(
+            batch["pose"], batch["instrument"], n, forced, loudness
         )
+        if conditioner.loudness:
+            batch["loudness_predicted"], batch["loudness"] = conditioner.last_loudness
         return c
 
     def add_onset_loss(self, loss: torch.Tensor, metrics: dict, batch: dict):
@@ -295,11 +360,27 @@ class WaveformTask:
         if extra is not None:  # training: the extra pose clips join the onset loss
             features = self.model.conditioner(extra["pose"], extra["instrument"])
             more = self.model.conditioner.onset_head(features).reshape(features.shape[0], -1)
+            if self.model.conditioner.loudness:
+                head = self.model.conditioner.loudness_head
+                extra["loudness_predicted"] = head(features).reshape(features.shape[0], -1)
+                extra["loudness"] = loudness_targets(
+                    extra["audio"], more.shape[1], bin_s, c.sample_rate
+                )
             logits, onsets = torch.cat([logits, more]), [*onsets, *extra["onsets"]]
         targets = onset_curve_targets(onsets, logits.shape[1], bin_s).to(logits.device)
         onset = F.binary_cross_entropy_with_logits(logits, targets)
         metrics = {**metrics, "system_loss": loss.item(), "onset_loss": onset.item()}
-        return loss + c.onset_loss_weight * onset, metrics
+        total = loss + c.onset_loss_weight * onset
+        predicted = batch.get("loudness_predicted")
+        if predicted is not None:
+            truth = batch["loudness"]
+            if extra is not None:
+                predicted = torch.cat([predicted, extra["loudness_predicted"]])
+                truth = torch.cat([truth, extra["loudness"]])
+            level = F.mse_loss(predicted, truth)
+            metrics["loudness_loss"] = level.item()
+            total = total + c.loudness_loss_weight * level
+        return total, metrics
 
     def window_starts(
         self, batch: dict, n: int, length: int, rng: np.random.Generator, unit: int = 1
@@ -338,6 +419,9 @@ class WaveformTask:
         if c.onset_teacher_forcing > 0 and "onsets" in batch:
             rows = rng.random(len(chosen)) < c.onset_teacher_forcing
             batch["forced"] = torch.from_numpy(rows).to(self.device)
+        if c.loudness_teacher_forcing > 0:
+            rows = rng.random(len(chosen)) < c.loudness_teacher_forcing
+            batch["loudness_forced"] = torch.from_numpy(rows).to(self.device)
         if c.onset_loss_weight > 0 and c.onset_batch_size > 0:
             extra = [
                 clips.random_clip(self.train_sources, c.clip_s, c.clip_s, rng)
@@ -350,6 +434,10 @@ class WaveformTask:
                 ),
                 "onsets": [self.clip_onsets(x) for x in extra],
             }
+            if c.loudness_loss_weight > 0:
+                batch["onset_batch"]["audio"] = torch.from_numpy(
+                    np.stack([self.clip_audio(x) for x in extra])
+                ).to(self.device)
         return batch
 
     @torch.no_grad()

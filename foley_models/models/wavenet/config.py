@@ -17,6 +17,21 @@ class WaveNetConfig(WaveformConfig):
     cycles: int = 4
     levels: int = 256  # mu-law classes
     train_samples: int = 8000  # predicted samples per training example (after the context)
+    # With the loudness head: the WaveNet models the waveform divided by its level's gain
+    # (`waveform.level_gain`; in training the true level, which needs teacher forcing of every
+    # clip), and generation multiplies its samples by the gain of the head's predicted level:
+    # the loudness comes from the video, the waveform from the WaveNet (as an adaptive step
+    # size in ADPCM, or a vocoder's frame energy).
+    loudness_gain: bool = False
+
+    def __post_init__(self) -> None:
+        if self.loudness_gain and not (
+            self.loudness_loss_weight > 0 and self.loudness_teacher_forcing == 1.0
+        ):
+            raise ValueError(
+                "loudness_gain needs the loudness head (loudness_loss_weight > 0) and "
+                "loudness_teacher_forcing 1.0 (training divides by the true level)"
+            )
 
     @property
     def dilations(self) -> list[int]:
@@ -54,6 +69,10 @@ def preset(name: str, **overrides) -> WaveNetConfig:
             # onset_teacher_forcing (1.0) and onset_envelope_s (0.25) were tried and not kept:
             # audio onset F1 ratio 1.18 with either, against 1.34 without (README, baselines).
             onset_window_share=0.75,
+            loudness_loss_weight=1.0,
+            loudness_teacher_forcing=1.0,
+            loudness_gain=True,
+            sample_rate=8000,
         )
 
     def debug():

@@ -10,7 +10,7 @@ CDF at pre-drawn uniform numbers.
 import torch
 
 from foley_models.models.quantize import mu_law_decode, sample_classes
-from foley_models.models.waveform import WaveformGenerator
+from foley_models.models.waveform import LOUDNESS_MAX, WaveformGenerator
 from foley_models.models.wavenet.config import WaveNetConfig
 from foley_models.models.wavenet.model import SQRT_HALF, WaveNet
 
@@ -92,4 +92,8 @@ class Generator(WaveformGenerator):
         c = self.model.conditioning(pose, instrument, n_samples)
         uniform = torch.rand((n_samples, len(pose)), generator=generator).to(self.device)
         run = generate_cached if cached else generate_naive
-        return mu_law_decode(run(self.model, c, uniform, temperature), self.config.levels)
+        audio = mu_law_decode(run(self.model, c, uniform, temperature), self.config.levels)
+        if self.config.loudness_gain:  # the head's predicted level, as the channel has it
+            level = self.model.conditioner.last_loudness[0].clamp(0.0, LOUDNESS_MAX)
+            audio = audio * self.model.gain(level, n_samples)
+        return audio

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from foley_models.models.waveform import PoseConditioner
+from foley_models.models.waveform import PoseConditioner, level_gain, upsample
 from foley_models.models.wavenet.config import WaveNetConfig
 
 SQRT_HALF = math.sqrt(0.5)
@@ -67,6 +67,11 @@ class WaveNet(nn.Module):
         """Pose features at the sample rate, with a receptive field of padding in front (the
         first sample's features repeated): [B, D, RF + n_samples]."""
         return self.pad(self.conditioner.condition(pose, instrument, n_samples)[0])
+
+    def gain(self, level: torch.Tensor, n: int) -> torch.Tensor:
+        """Levels [B, bins] (`waveform.loudness_targets`) -> per-sample gains [B, n]: the level
+        upsampled as the conditioning is, in dB, then made an amplitude."""
+        return level_gain(upsample(level[:, :, None], n)[:, 0])
 
     def pad(self, c: torch.Tensor) -> torch.Tensor:
         return F.pad(c, (self.config.receptive_field, 0), mode="replicate")

@@ -28,8 +28,12 @@ class Task(WaveformTask):
     def loss(self, batch: dict):
         rf, length = self.config.receptive_field, batch["length"]
         n = batch["audio"].shape[1]
-        classes = mu_law_encode(F.pad(batch["audio"], (rf, 0)), self.config.levels)
-        c = self.model.pad(self.condition(batch, n))
+        c = self.condition(batch, n)
+        audio = batch["audio"]
+        if self.config.loudness_gain:  # the true level: the waveform the WaveNet models
+            audio = (audio / self.model.gain(batch["loudness"], n)).clamp(-1.0, 1.0)
+        classes = mu_law_encode(F.pad(audio, (rf, 0)), self.config.levels)
+        c = self.model.pad(c)
         inputs = torch.stack(
             [classes[i, s : s + rf + length - 1] for i, s in enumerate(batch["starts"])]
         )

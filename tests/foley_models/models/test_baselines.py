@@ -387,3 +387,133 @@ def test_gan_validation_counts_the_spectral_flux_as_well_as_l1(tiny_dataset):
     )
     assert result["val_loss"] == pytest.approx(expected, rel=1e-4)
     assert result["val_flux"] > 0
+
+
+def test_loudness_targets_are_the_level_of_each_sub_frame():
+    from foley_models.models.waveform import LOUDNESS_MAX, loudness_targets
+
+    rate, bin_s = 16000, 0.01
+    t = torch.arange(rate // 2) / rate
+    sine = 0.1 * torch.sin(2 * torch.pi * 400 * t)  # RMS 0.0707: -23 dBFS
+    audio = torch.stack([torch.cat([sine, torch.zeros(rate // 2)]), torch.ones(rate)])
+    level = loudness_targets(audio, bins=110, bin_s=bin_s, rate=rate)
+    assert level.shape == (2, 110)
+    expected = (20 * np.log10(0.1 / np.sqrt(2)) + 60) / 20
+    assert level[0, :50] == pytest.approx(torch.full((50,), expected), abs=0.01)
+    assert level[0, 50:].abs().max() == 0  # silence is the floor
+    assert level[1, :100].tolist() == pytest.approx([LOUDNESS_MAX] * 100)  # full scale
+    assert level[1, 100:].abs().max() == 0  # sub-frames past the end are silent
+
+
+def test_the_loudness_head_is_trained_on_the_level_and_conditions_the_system(tiny_dataset):
+    from foley_models.models.waveform import LOUDNESS_MAX, loudness_targets, upsample
+
+    torch.manual_seed(0)
+    base = _config("wavenet")
+    config = replace(base, loudness_loss_weight=2.0, loudness_teacher_forcing=1.0)
+    assert config.cond_dim == base.cond_dim + 1
+    task = system_module("wavenet", "train").Task(config, tiny_dataset, torch.device("cpu"))
+    conditioner = task.model.conditioner
+    batch = task.train_batch(np.random.default_rng(1))
+    assert batch["loudness_forced"].all()
+    n = batch["audio"].shape[1]
+    loss, metrics = task.loss(batch)
+    assert loss.item() == pytest.approx(
+        metrics["system_loss"]
+        + config.onset_loss_weight * metrics["onset_loss"]
+        + config.loudness_loss_weight * metrics["loudness_loss"],
+        rel=1e-4,
+    )
+    # The extra pose clips join the loudness loss as they join the onset loss.
+    predicted, truth = batch["loudness_predicted"], batch["loudness"]
+    extra = batch["onset_batch"]
+    assert extra["loudness"].shape[0] == config.onset_batch_size
+    both = torch.cat([predicted, extra["loudness_predicted"]])
+    expected = torch.nn.functional.mse_loss(both, torch.cat([truth, extra["loudness"]]))
+    assert metrics["loudness_loss"] == pytest.approx(expected.item(), rel=1e-5)
+    # In training the last channel is the audio's own level (teacher forcing) ...
+    bins = predicted.shape[1]
+    assert torch.equal(truth, loudness_targets(batch["audio"], bins, config.onset_bin_s, 16000))
+    assert truth.max() > 1.0  # the clips are not silent
+    c = task.condition(batch, n)
+    assert torch.allclose(c[:, -1], upsample(truth[:, :, None], n)[:, 0], atol=1e-6)
+    # ... and the onset channel is still the one before it.
+    assert c[:, -2].min() >= 0 and c[:, -2].max() <= 1
+    # The loudness loss trains the head and, through it, the encoder; the system's loss does
+    # not reach the head (its prediction is detached).
+    loss.backward()
+    assert conditioner.loudness_head.weight.grad.abs().sum() > 0
+    task.model.zero_grad()
+    batch = task.train_batch(np.random.default_rng(2))
+    batch["onset_logits"] = None
+    c = task.model.conditioner.condition(batch["pose"], batch["instrument"], n)[0]
+    c.sum().backward()
+    assert conditioner.loudness_head.weight.grad is None
+    # Outside training, and in generation, the channel is the head's prediction, clamped.
+    task.model.eval()
+    with torch.no_grad():
+        conditioner.loudness_head.weight.zero_()
+        conditioner.loudness_head.bias.fill_(LOUDNESS_MAX + 1)
+        c_eval = task.condition(batch, n)
+        c_generate, _ = conditioner.condition(batch["pose"], batch["instrument"], n)
+    assert torch.allclose(c_eval, c_generate)
+    assert torch.allclose(c_eval[:, -1], torch.full_like(c_eval[:, -1], LOUDNESS_MAX))
+    # Validation reports the loudness loss of the head's own prediction.
+    with torch.no_grad():
+        assert task.validate()["val_loudness_loss"] > 0
+
+
+def test_the_loudness_head_needs_the_onset_head():
+    from foley_models.models.waveform import PoseConditioner
+
+    config = replace(_config("wavenet"), onset_loss_weight=0.0, loudness_loss_weight=1.0)
+    with pytest.raises(ValueError, match="needs the onset head"):
+        PoseConditioner(config)
+
+
+def test_wavenet_with_loudness_gain_models_the_waveform_over_its_level(tiny_dataset, monkeypatch):
+    import foley_models.models.wavenet.train as wavenet_train
+    from foley_models.models.waveform import level_gain, loudness_targets
+    from foley_models.models.wavenet.generate import Generator as WaveNetGenerator
+
+    # A steady tone divided by the gain of its own level has an RMS of 1 / 4 in every sub-frame.
+    rate = 16000
+    tone = 0.3 * torch.sin(2 * torch.pi * 500 * torch.arange(rate) / rate)[None]
+    level = loudness_targets(tone, 100, 0.01, rate)
+    assert (tone / level_gain(level).repeat_interleave(160, dim=1)).std() == pytest.approx(
+        0.25, rel=0.01
+    )
+    with pytest.raises(ValueError, match="teacher_forcing 1.0"):
+        replace(_config("wavenet"), loudness_loss_weight=1.0, loudness_gain=True)
+    config = replace(
+        _config("wavenet"),
+        loudness_loss_weight=1.0,
+        loudness_teacher_forcing=1.0,
+        loudness_gain=True,
+    )
+    torch.manual_seed(0)
+    task = system_module("wavenet", "train").Task(config, tiny_dataset, torch.device("cpu"))
+    # Training encodes the clip's audio divided by the gain of its true level.
+    encoded = []
+    real_encode = wavenet_train.mu_law_encode
+    monkeypatch.setattr(
+        wavenet_train, "mu_law_encode", lambda x, n: encoded.append(x) or real_encode(x, n)
+    )
+    batch = task.train_batch(np.random.default_rng(1))
+    task.loss(batch)
+    n = batch["audio"].shape[1]
+    expected = (batch["audio"] / task.model.gain(batch["loudness"], n)).clamp(-1, 1)
+    rf = config.receptive_field
+    assert torch.allclose(encoded[0][:, rf:], expected)
+    # Generation multiplies the WaveNet's samples by the gain of the head's predicted level.
+    task.model.eval()
+    with torch.no_grad():
+        task.model.conditioner.loudness_head.weight.zero_()
+        task.model.conditioner.loudness_head.bias.fill_(1.5)  # -30 dBFS everywhere
+    pose = [_pose(1, 22)[0]]
+    with_gain = WaveNetGenerator(task.model, torch.device("cpu")).generate(pose, "piano", seed=3)
+    task.model.config = replace(config, loudness_gain=False, loudness_teacher_forcing=0.0)
+    plain = WaveNetGenerator(task.model, torch.device("cpu")).generate(pose, "piano", seed=3)
+    gain = float(level_gain(torch.tensor(1.5)))
+    assert gain == pytest.approx(4 * 10**-1.5)
+    np.testing.assert_allclose(with_gain[0].audio, plain[0].audio * gain, rtol=1e-5, atol=1e-7)
