@@ -107,7 +107,7 @@ class PoseConditioner(nn.Module):
         self.encoder = PoseEncoder(config.encoder)
         self.instrument = nn.Embedding(len(config.instruments), config.encoder.d_model)
         self.subframes = config.onset_subframes if config.onset_loss_weight > 0 else 0
-        self.downsample_s = config.encoder.downsample / config.fps
+        self.bin_s = config.onset_bin_s
         self.peaks = self.subframes > 0 and config.onset_teacher_forcing > 0
         if self.subframes:
             self.onset_head = nn.Linear(config.encoder.d_model, self.subframes)
@@ -161,8 +161,7 @@ class PoseConditioner(nn.Module):
             level, truth = predicted.detach().clamp(0.0, LOUDNESS_MAX), None
             if loudness is not None:
                 rows, audio, rate = loudness
-                bin_s = self.downsample_s / self.subframes
-                truth = loudness_targets(audio, predicted.shape[1], bin_s, rate)
+                truth = loudness_targets(audio, predicted.shape[1], self.bin_s, rate)
                 if rows is not None:
                     level = torch.where(rows[:, None], truth.to(level), level)
             self.last_loudness = (predicted, truth)
