@@ -8,7 +8,7 @@ Everything lives under DATA_DIR/demo, so a second run reuses the data, the check
 clips and only checks that the study is complete.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
@@ -23,6 +23,7 @@ from studies.models import Study
 from studies.stimuli.checkpoints import checkpoint_register
 from studies.stimuli.items import items_import
 from studies.stimuli.jobs import generation_job_create, generation_job_run
+from studies.stimuli.local_workers import cpu_count
 
 # The demo study's set-up is a study file in the repository (studies/study_files.py).
 DEMO_STUDY_FILE = Path(__file__).with_name("demo_study.toml")
@@ -47,6 +48,8 @@ class DemoPlan:
     items_per_category: int = 2
     duration_s: float = 3.0  # the `small` presets train on 3-second windows
     device: str = "auto"
+    # Processes making the clips (studies.stimuli.local_workers): one per core, up to four.
+    workers: int = field(default_factory=lambda: min(4, cpu_count()))
     seed: int = 0
     retrain: bool = False  # train every system here instead of using the zoo's checkpoints
 
@@ -65,8 +68,15 @@ def demo_dataset(plan: DemoPlan, progress=None) -> Path:
     if (data / "index.csv").exists():
         _say(progress, f"dataset: reusing {data}")
         return data
-    _say(progress, f"dataset: synthesising {plan.data_minutes:g} minutes with video into {data}")
-    config = SynthConfig(minutes=plan.data_minutes, seed=plan.seed, max_piece_s=plan.piece_s)
+    _say(progress, f"dataset: synthesising {plan.data_minutes:g} minutes into {data}")
+    # Only the test split's performances become items, so only they need a video (training
+    # reads the poses): half the time of synthesising.
+    config = SynthConfig(
+        minutes=plan.data_minutes,
+        seed=plan.seed,
+        max_piece_s=plan.piece_s,
+        video_splits=("test",),
+    )
     synthesize(data, config, progress=True)
     return data
 
@@ -140,7 +150,7 @@ def demo_study_build(plan: DemoPlan = DemoPlan(), progress=None) -> Study:
     def report(job) -> None:
         _say(progress, f"clips: {job.done + job.failed}/{job.total} (failed {job.failed})")
 
-    job = generation_job_run(job=job, progress=report)
+    job = generation_job_run(job=job, progress=report, workers=plan.workers)
     if job.failed:
         problems = "; ".join(f"{e['item']} {e['system']}: {e['error']}" for e in job.errors)
         raise StudyError(f"{job.failed} clips failed: {problems}")

@@ -1,12 +1,14 @@
 """Generation jobs, split into tasks that any number of workers share.
 
-A job is planned into tasks: one system's clips for a batch of items (phase 1), then, once every
-phase-1 task is over, check material for batches of items (phase 2, which may need the items'
-clips). A task is claimed with one conditional update, so two workers never run the same one; it
-skips what exists, so a retried task makes nothing twice. The worker that finishes the last task
-closes the job and pads every item's versions to one size.
+A job is planned into tasks: one system's clips for a batch of items (phase 1), and check
+material for batches of items (phase 2: made from the items' reference recordings, so it runs
+beside phase 1; a batch with an item that has none is made from its first clip, and waits until
+every phase-1 task is over). A task is claimed with one conditional update, so two workers never
+run the same one; it skips what exists, so a retried task makes nothing twice. The worker that
+finishes the last task closes the job and pads every item's versions to one size.
 
-`generation_job_run` runs all tasks in this process (generate_clips, the demo); the huey tasks in
+`generation_job_run` runs all tasks on this machine, in this process or in a few that share them
+(generate_clips, the demo: studies.stimuli.local_workers); the huey tasks in
 studies.tasks put them on the shared queue instead (Redis in production), where workers on other
 machines take them: they read items and write clips through the storage backend and fetch
 checkpoints by sha256 (studies.stimuli.checkpoints), so they need no shared filesystem.
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 # A clip task covers this many generation batches of one system (the checkpoint is loaded once
 # per task); a check task this many items.
 BATCHES_PER_TASK = 4
-CHECK_ITEMS_PER_TASK = 8
+CHECK_ITEMS_PER_TASK = 4
 # A task that fails unexpectedly (storage or database unreachable, a worker's GPU out of memory)
 # is run again up to this many times in all, on whichever worker takes it.
 MAX_ATTEMPTS = 3
@@ -101,11 +103,20 @@ def generation_job_create(
     )
 
 
-def generation_job_run(*, job: GenerationJob, progress=None) -> GenerationJob:
-    """Run a whole job in this process, task after task. Failures of single clips or systems
-    are recorded and the rest go on; a kill (KeyboardInterrupt, SystemExit) marks the job
-    interrupted and is raised (the next job makes what is missing)."""
+def generation_job_run(*, job: GenerationJob, progress=None, workers: int = 1) -> GenerationJob:
+    """Run a whole job on this machine: in this process, task after task, or with `workers` > 1
+    in that many processes sharing the tasks (studies.stimuli.local_workers). Failures of
+    single clips or systems are recorded and the rest go on; a kill (KeyboardInterrupt,
+    SystemExit) marks the job interrupted and is raised (the next job makes what is missing)."""
+    if workers < 1:
+        raise StudyError("the number of workers must be at least 1")
     tasks = generation_job_start(job=job)
+    if workers > 1 and tasks:
+        from studies.stimuli.local_workers import job_run_in_processes
+
+        job_run_in_processes(job=job, workers=workers, progress=progress)
+        job.refresh_from_db()
+        return job
     while tasks:
         following = []
         for task in tasks:
@@ -141,17 +152,19 @@ def generation_job_start(*, job: GenerationJob) -> list[GenerationTask]:
             for start in range(0, len(group), size):
                 chunk = [i.pk for i in group[start : start + size]]
                 tasks.append(GenerationTask(job=job, system=system, item_ids=chunk))
-    check_todo = [i.pk for i in items if job.checks and (job.force or not generation.has_checks(i))]
-    # Check material may be made from an item's first clip: it waits for phase 1.
-    check_status = TaskStatus.WAITING if tasks else TaskStatus.QUEUED
+    check_todo = [i for i in items if job.checks and (job.force or not generation.has_checks(i))]
+    has_clip_tasks = bool(tasks)
     for start in range(0, len(check_todo), CHECK_ITEMS_PER_TASK):
         chunk = check_todo[start : start + CHECK_ITEMS_PER_TASK]
+        # Check material is made from an item's reference recording, or else from its first
+        # clip: only a batch with an item that has no recording waits for phase 1.
+        waits = has_clip_tasks and any(not item.reference_audio for item in chunk)
         tasks.append(
             GenerationTask(
                 job=job,
                 phase=GenerationTask.CHECKS,
-                item_ids=chunk,
-                status=check_status,
+                item_ids=[item.pk for item in chunk],
+                status=TaskStatus.WAITING if waits else TaskStatus.QUEUED,
             )
         )
     with transaction.atomic():

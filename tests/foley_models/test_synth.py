@@ -60,6 +60,24 @@ def test_the_same_seed_gives_the_same_files(small_synth, tmp_path):
     assert (root / "index.csv").read_bytes() == (tmp_path / "index.csv").read_bytes()
 
 
+def test_videos_for_some_splits_only_leave_everything_else_as_it_was(small_synth, tmp_path):
+    root, rows = small_synth
+    config = performer.SynthConfig(
+        minutes=1.2, seed=5, max_piece_s=25.0, instruments=("violin",), video_splits=("test",)
+    )
+    again = performer.synthesize(tmp_path, config, progress=False)
+    assert [(r.split, bool(r.video)) for r in again] == [
+        ("train", False),
+        ("val", False),
+        ("test", True),
+    ]
+    assert sorted(p.name for p in (tmp_path / "video").iterdir()) == [f"{again[2].id}.mp4"]
+    for r in rows:
+        names = (r.pose, r.midi, r.audio, r.video) if r.split == "test" else (r.pose, r.audio)
+        for name in names:
+            assert filecmp.cmp(root / name, tmp_path / name, shallow=False), name
+
+
 def test_another_seed_gives_other_performances(tmp_path, soundfont):
     config = performer.SynthConfig(minutes=0.1, seed=6, video=False, max_piece_s=10.0)
     row = performer.make_performance(0, config, performer.piece_pools(6), Renderer(), tmp_path)

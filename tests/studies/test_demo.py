@@ -5,7 +5,10 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from studies import demo
 from studies.models import CheckClip, Clip, GenerationJob, Study
+from studies.stimuli.jobs import generation_job_run
+from studies.stimuli.local_workers import cpu_count
 
 pytestmark = pytest.mark.django_db
 
@@ -24,10 +27,19 @@ def readme_smoke_args() -> list[str]:
 ARGS = ["--slug", "d", *readme_smoke_args()]
 
 
-def test_build_demo_trains_generates_launches_and_reuses(tmp_path, settings, capsys):
+@pytest.mark.django_db(transaction=True)  # the clip-making helper processes see its rows
+def test_build_demo_trains_generates_launches_and_reuses(tmp_path, settings, capsys, monkeypatch):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.DATA_DIR = tmp_path
+    runs = []
+
+    def run_and_record(**kwargs):
+        runs.append(kwargs["workers"])
+        return generation_job_run(**kwargs)
+
+    monkeypatch.setattr(demo, "generation_job_run", run_and_record)
     call_command("build_demo", *ARGS)
+    assert runs == [min(4, cpu_count())]  # the clips are made by one process per core
     study = Study.objects.get(slug="d")
     assert study.status == Study.Status.LIVE and study.screening
     n_items = study.items.count()

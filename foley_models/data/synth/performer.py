@@ -28,6 +28,7 @@ class SynthConfig:
     fps: float = 22.0
     sample_rate: int = 22050
     video: bool = True
+    video_splits: tuple[str, ...] = ("train", "val", "test")  # which splits get a video
     max_piece_s: float = 60.0  # long chorales are cut here
 
 
@@ -83,11 +84,12 @@ def make_performance(
     ]
     pose, geometry = motion.perform_motion(notes, instrument, duration, config.fps, performer, rng)
     pid = f"{instrument}-{index:05d}"
+    video = config.video and split in config.video_splits
     files = {
         "pose": f"pose/{pid}.npy",
         "midi": f"midi/{pid}.mid",
         "audio": f"audio/{pid}.wav",
-        "video": f"video/{pid}.mp4" if config.video else "",
+        "video": f"video/{pid}.mp4" if video else "",
     }
     save_npy(out / files["pose"], pose)
     save_midi(
@@ -99,7 +101,7 @@ def make_performance(
     if peak > 0:
         audio = audio * (0.5 / peak)
     write_wav(out / files["audio"], audio, config.sample_rate)
-    if config.video:
+    if video:
         from foley_models.data.synth.video import render_video
 
         render_video(out / files["video"], pose, geometry, config.fps)

@@ -36,6 +36,12 @@ class Command(BaseCommand):
         parser.add_argument("--items-per-category", type=int, default=d.items_per_category)
         parser.add_argument("--duration", type=float, default=d.duration_s, help="s per clip")
         parser.add_argument("--device", default=d.device)
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=d.workers,
+            help="processes making the clips (default: one per core, up to four)",
+        )
         parser.add_argument("--admin-user", default="admin")
         parser.add_argument(
             "--retrain",
@@ -48,6 +54,8 @@ class Command(BaseCommand):
             raise CommandError("--items-per-category must be at least 1")
         if not 1.0 <= options["duration"] <= 60.0:
             raise CommandError("--duration must be between 1 and 60 seconds")
+        if options["workers"] < 1:
+            raise CommandError("--workers must be at least 1")
         if options["data_minutes"] <= 0 or options["train_minutes"] <= 0:
             raise CommandError("--data-minutes and --train-minutes must be positive")
         plan = DemoPlan(
@@ -60,6 +68,7 @@ class Command(BaseCommand):
             items_per_category=options["items_per_category"],
             duration_s=options["duration"],
             device=options["device"],
+            workers=options["workers"],
             retrain=options["retrain"],
         )
         started = time.monotonic()

@@ -22,9 +22,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-checks", action="store_true", help="skip the check-trial material"
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="processes sharing the job on this machine (each system's generation keeps "
+            "about one core busy: on a CPU, up to the number of cores helps)",
+        )
 
     def handle(self, *args, **options):
         study = get_study(options["study"])
+        if options["workers"] < 1:
+            raise CommandError("--workers must be at least 1")
         try:
             job = generation_job_create(
                 study=study,
@@ -42,7 +51,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  [{made}/{job.total}] made {job.done}, failed {job.failed}")
 
         self.stdout.write(f"Generating clips for {study.slug} (job {job.pk})...")
-        job = generation_job_run(job=job, progress=progress)
+        job = generation_job_run(job=job, progress=progress, workers=options["workers"])
         self.stdout.write(job.message)
         for failure in job.errors:
             self.stderr.write(

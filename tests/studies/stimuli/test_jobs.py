@@ -67,27 +67,48 @@ def test_a_task_is_claimed_once_and_a_retry_makes_nothing_twice(study, monkeypat
 @pytest.mark.django_db
 def test_a_task_failing_on_every_attempt_records_its_items_and_the_job_goes_on(study, monkeypatch):
     job = generation_job_create(study=study, device="cpu", systems=[KEYS["gan"]])
-    tasks = generation_job_start(job=job)
-    assert [t.phase for t in tasks] == [GenerationTask.CLIPS]  # the checks wait for the clips
+    clip_task, check_task = generation_job_start(job=job)
+    # Check material is made from the items' reference recordings: it need not wait for clips.
+    assert (clip_task.phase, check_task.phase) == (GenerationTask.CLIPS, GenerationTask.CHECKS)
     monkeypatch.setattr(
         generation, "clips_make", lambda *a, **k: (_ for _ in ()).throw(StorageDown("down"))
     )
     for attempt in range(1, 4):
         try:
-            following = generation_task_run(task=tasks[0], retry=True)
+            following = generation_task_run(task=clip_task, retry=True)
         except StorageDown:
             assert attempt < 3
         else:
             assert attempt == 3
-    task = GenerationTask.objects.get(pk=tasks[0].pk)
+    task = GenerationTask.objects.get(pk=clip_task.pk)
     assert (task.status, task.attempts, task.failed) == ("failed", 3, 2)
-    assert [t.phase for t in following] == [GenerationTask.CHECKS]
-    # Check material is made from the item's reference recording all the same.
-    assert generation_task_run(task=following[0]) == []
+    assert following == []  # nothing waited for it
+    job.refresh_from_db()
+    assert job.status == GenerationJob.Status.RUNNING  # the check task is still to run
+    assert generation_task_run(task=check_task) == []
     job.refresh_from_db()
     assert job.status == GenerationJob.Status.DONE_WITH_ERRORS
     assert (job.done, job.failed, job.total) == (2, 2, 4)
     assert CheckClip.objects.count() == 16 and Clip.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_check_material_waits_for_the_clips_only_where_an_item_has_no_recording(study):
+    first, second = study.items.order_by("id")
+    first.reference_audio = ""  # its check material will be made from its first clip
+    first.save(update_fields=["reference_audio"])
+    job = generation_job_create(study=study, device="cpu", systems=[KEYS["gan"]])
+    (clip_task,) = generation_job_start(job=job)
+    check_task = job.tasks.get(phase=GenerationTask.CHECKS)
+    assert (check_task.status, check_task.item_ids) == ("waiting", [first.pk, second.pk])
+    assert generation_task_run(task=clip_task) == [check_task]  # released by the last clip
+    assert GenerationTask.objects.get(pk=check_task.pk).status == "queued"
+    assert generation_task_run(task=check_task) == []
+    job.refresh_from_db()
+    assert (job.status, job.done, job.total) == (GenerationJob.Status.DONE, 4, 4)
+    origins = {c.item_id: c.provenance["made_from"] for c in CheckClip.objects.all()}
+    assert origins[first.pk] == f"soundtrack of system {KEYS['gan']}"
+    assert origins[second.pk] == "reference recording"
 
 
 def _database_url() -> str:
