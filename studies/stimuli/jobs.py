@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 # A clip task covers this many generation batches of one system (the checkpoint is loaded once
 # per task); a check task this many items.
 BATCHES_PER_TASK = 4
-CHECK_ITEMS_PER_TASK = 4
+CHECK_ITEMS_PER_TASK = 2
 # A task that fails unexpectedly (storage or database unreachable, a worker's GPU out of memory)
 # is run again up to this many times in all, on whichever worker takes it.
 MAX_ATTEMPTS = 3
