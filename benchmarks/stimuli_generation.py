@@ -4,11 +4,14 @@
 
     .venv/bin/python benchmarks/stimuli_generation.py --data DATASET \
         --checkpoint var/runs/fm_small/best.pt var/runs/wavenet_small/best.pt ... \
-        [--items-per-category 2] [--duration 3] [--device auto] [--batch-size 16]
+        [--items-per-category 2] [--duration 3] [--device auto] [--batch-size 16] \
+        [--workers 1 2]
 
 DATASET needs videos (a synthetic one made without --no-video). Everything is written to a
 temporary DATA_DIR with its own SQLite database; the project's data is not touched. Each system
 runs as its own job, so its time is its own; the check material runs last as one more job.
+With --workers, the whole study is then made again (force) as one job for each number of
+processes sharing it (generate_clips --workers), in the order given.
 """
 
 import argparse
@@ -27,6 +30,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=3.0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--workers", type=int, nargs="*", default=[])
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="stimuli-bench-"))
@@ -98,6 +102,21 @@ def main() -> None:
         f"whole study of {len(items)} items x {len(rows)} systems: {total:.1f} s "
         f"(item import {import_s:.1f} s)"
     )
+    if not args.workers:
+        return
+    timings = []
+    for workers in args.workers:
+        job = generation_job_create(
+            study=study, device=args.device, batch_size=args.batch_size, force=True
+        )
+        started = time.perf_counter()
+        job = generation_job_run(job=job, workers=workers)
+        timings.append((workers, job.done, job.failed, time.perf_counter() - started))
+    print("\nthe whole study as one job (clips and check material, made again):")
+    print("| processes | made | failed | seconds | speed-up over the first row |")
+    print("|---|---|---|---|---|")
+    for workers, done, failed, seconds in timings:
+        print(f"| {workers} | {done} | {failed} | {seconds:.1f} | {timings[0][3] / seconds:.2f} |")
 
 
 if __name__ == "__main__":

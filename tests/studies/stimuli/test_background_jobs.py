@@ -76,6 +76,8 @@ def test_the_job_page_reports_per_system_progress_and_cancels_by_post(
     stimuli_dataset, debug_checkpoints, media, admin_client
 ):
     study = make_generation_study(stimuli_dataset, debug_checkpoints, slug="jobpage")
+    # An item without a recording: its check material waits for its clip (shown as waiting).
+    study.items.filter(pk=study.items.order_by("id")[0].pk).update(reference_audio="")
     job = generation_job_create(study=study, device="cpu", systems=[KEYS["gan"]])
     from studies.stimuli.jobs import generation_job_start
 
