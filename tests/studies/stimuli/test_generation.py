@@ -170,6 +170,10 @@ def test_job_options_are_checked_before_anything_runs(study):
     assert generation_job_create(study=study, systems=[KEYS["wavenet"]]).systems == [
         KEYS["wavenet"]
     ]
+    with pytest.raises(CommandError, match="--workers must be at least 1"):
+        call_command("generate_clips", study.slug, "--workers", "0")
+    with pytest.raises(CommandError, match="--workers must be at least 1"):
+        call_command("build_demo", "--workers", "0")
 
 
 def _launchable_with_gan_clips(study) -> None:
