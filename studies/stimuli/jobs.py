@@ -181,8 +181,9 @@ def generation_job_start(*, job: GenerationJob) -> list[GenerationTask]:
     return list(job.tasks.filter(status=TaskStatus.QUEUED).order_by("phase", "id"))
 
 
-def _worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def _worker_name(pid: int | None = None) -> str:
+    """How a task records the process that claimed it (this one unless `pid` is given)."""
+    return f"{socket.gethostname()}:{pid or os.getpid()}"[:200]
 
 
 def generation_task_run(
@@ -197,7 +198,7 @@ def generation_task_run(
     claimed = GenerationTask.objects.filter(pk=task.pk, status=TaskStatus.QUEUED).update(
         status=TaskStatus.RUNNING,
         attempts=F("attempts") + 1,
-        worker=_worker_name()[:200],
+        worker=_worker_name(),
         started_at=timezone.now(),
         done=0,
         failed=0,
@@ -236,21 +237,29 @@ def generation_task_run(
             log.warning("generation task %s, attempt %s: %s", task.pk, task.attempts, message)
             _task_end(task, TaskStatus.QUEUED, message)
             raise
-        left = len(items) - task.done - task.failed
-        task.failed += left
-        task.errors = [*task.errors, failure(None, task.system, exc)]
-        _task_end(task, TaskStatus.FAILED, message)
+        _task_give_up(task, failure(None, task.system, exc), message)
     except BaseException:  # killed: the job is over; the next job makes what is missing
         _task_end(task, TaskStatus.FAILED, "interrupted")
-        GenerationJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(
-            status=Status.INTERRUPTED, finished_at=timezone.now()
-        )
+        _job_interrupt(job)
         raise
     else:
         _task_end(task, TaskStatus.DONE, f"{time.monotonic() - started:.1f} s")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return _job_advance(job)
+
+
+def _task_give_up(task: GenerationTask, error: dict, message: str) -> None:
+    """The task's last attempt failed: the items it had not finished count as failed."""
+    task.failed += len(task.item_ids) - task.done - task.failed
+    task.errors = [*task.errors, error]
+    _task_end(task, TaskStatus.FAILED, message)
+
+
+def _job_interrupt(job: GenerationJob) -> None:
+    GenerationJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(
+        status=Status.INTERRUPTED, finished_at=timezone.now()
+    )
 
 
 def _task_end(task: GenerationTask, status: str, message: str) -> None:

@@ -16,7 +16,6 @@ import logging
 import multiprocessing
 import os
 import pickle
-import socket
 import time
 from contextlib import contextmanager
 
@@ -24,6 +23,15 @@ from django.conf import settings
 
 from studies.models import GenerationJob, GenerationTask
 from studies.stimuli import local_helper
+from studies.stimuli.jobs import (
+    MAX_ATTEMPTS,
+    _job_advance,
+    _job_interrupt,
+    _task_end,
+    _task_give_up,
+    _worker_name,
+    generation_task_run,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +54,6 @@ def job_work(*, job: GenerationJob, progress=None, watch=None) -> None:
     """Run the job's queued tasks one at a time until the job is over or nothing is left to
     run; while other processes still hold tasks (or check tasks wait for them), wait for them.
     `watch` is called while waiting (the parent's check on its helpers)."""
-    from studies.stimuli.jobs import generation_task_run
-
     reported = None
 
     def report(current: GenerationJob) -> None:  # each state once, whoever made it
@@ -131,41 +137,30 @@ def _torch_threads(n: int):
         torch.set_num_threads(before)
 
 
-def _worker_of(process) -> str:
-    return f"{socket.gethostname()}:{process.pid}"[:200]
-
-
 def _reclaim_from_dead(job: GenerationJob, helpers: list) -> None:
     """The tasks a dead helper still holds go back on the queue (or, after their last
     attempt, fail with their remaining items), so the job does not wait for ever."""
-    from studies.stimuli.jobs import MAX_ATTEMPTS, _job_advance, _task_end
-
     for process in helpers:
         if process.is_alive() or process.exitcode is None:
             continue
-        held = job.tasks.filter(status=TaskStatus.RUNNING, worker=_worker_of(process))
+        held = job.tasks.filter(status=TaskStatus.RUNNING, worker=_worker_name(process.pid))
         for task in held:
             why = f"the helper process {process.pid} died (exit code {process.exitcode})"
             log.warning("generation job %s, task %s: %s", job.pk, task.pk, why)
             if task.attempts < MAX_ATTEMPTS:
                 _task_end(task, TaskStatus.QUEUED, why)
             else:
-                task.failed += len(task.item_ids) - task.done - task.failed
-                task.errors = [*task.errors, {"item": "", "system": "", "error": why}]
-                _task_end(task, TaskStatus.FAILED, why)
+                system = task.system.key if task.system else ""
+                _task_give_up(task, {"item": "", "system": system, "error": why}, why)
                 _job_advance(job)
 
 
 def _stop(job: GenerationJob, helpers: list) -> None:
     """This process was interrupted: stop the helpers and mark the job interrupted (the next
     job makes what is missing)."""
-    from django.utils import timezone
-
     for process in helpers:
         if process.is_alive():
             process.terminate()
     for process in helpers:
         process.join(5)
-    GenerationJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(
-        status=Status.INTERRUPTED, finished_at=timezone.now()
-    )
+    _job_interrupt(job)

@@ -11,7 +11,12 @@ import pytest
 
 from studies.models import CheckClip, Clip, GenerationJob, GenerationTask
 from studies.stimuli import generation, local_workers
-from studies.stimuli.jobs import generation_job_create, generation_job_run, generation_job_start
+from studies.stimuli.jobs import (
+    _worker_name,
+    generation_job_create,
+    generation_job_run,
+    generation_job_start,
+)
 from tests.studies.stimuli.conftest import KEYS, make_generation_study
 
 
@@ -79,7 +84,7 @@ class _Dead:
 
     def claim(self, task: GenerationTask, attempts: int) -> None:
         GenerationTask.objects.filter(pk=task.pk).update(
-            status="running", worker=local_workers._worker_of(self.process), attempts=attempts
+            status="running", worker=_worker_name(self.process.pid), attempts=attempts
         )
 
 
