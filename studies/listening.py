@@ -30,8 +30,15 @@ SLACK_S = 0.35
 # A play must start this close to the beginning, an `ended` come this close to the end.
 START_TOLERANCE_S = 0.5
 END_TOLERANCE_S = 0.35
+# A seek that leaves the playhead this close to the start is a rewind, not a skip.
+REWIND_TOLERANCE_S = 0.05
 # Intervals on the participant's clock may touch by this much (the next play's click).
 OVERLAP_TOLERANCE_MS = 150
+
+
+def is_rewind(kind: str, media_time: float | None) -> bool:
+    """A `seek` event that put the playhead back at the start of the version."""
+    return kind == "seek" and media_time is not None and media_time <= REWIND_TOLERANCE_S
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,10 @@ def audible_ms(events, *, shared_timeline: bool) -> dict[int, float]:
         elif kind in ("mute", "unmute"):
             for p in targets:  # still playing, now (un)muted
                 opened[p] = (client_ms, media_time, muted)
+        elif kind == "seek" and not shared_timeline and targets:
+            # A separate video reports where a seek lands and plays on from there (no `play`
+            # follows a seek mid-play): the segment goes on from the new place.
+            opened[position] = (client_ms, media_time, muted)
     return heard
 
 

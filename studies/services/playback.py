@@ -148,8 +148,16 @@ def _judge_ended(trial: Trial, slot: TrialSlot, ended: PlaybackEvent, now: datet
                 PlaybackEvent.Kind.SEEK,
             ],
         )
+        # A seek back to the very start (the page's own rewind before play(), which WebKit
+        # and Firefox report after `playing`; or a rater starting over) skips nothing: the
+        # play-through is measured from there, and only what follows it can interrupt it.
+        between = list(between.order_by("id"))
+        for k in range(len(between) - 1, -1, -1):
+            if listening.is_rewind(between[k].kind, between[k].media_time):
+                start, between = between[k], between[k + 1 :]
+                break
         # Browsers fire `pause` just before `ended` at the end of the media: that one is fine.
-        # Muting or seeking (the browser's own controls) interrupts the play-through.
+        # Muting or seeking elsewhere (the browser's own controls) interrupts the play-through.
         interrupted = any(
             e.kind in (PlaybackEvent.Kind.STALL, PlaybackEvent.Kind.MUTE, PlaybackEvent.Kind.SEEK)
             or e.media_time is None

@@ -10,7 +10,7 @@ from studies import listening
 from studies.models import PlaybackEvent, Session, Trial
 from tests.factories import CLIP_S, make_study
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media, pytest.mark.postgres]
 
 
 @pytest.fixture
@@ -137,3 +137,63 @@ def test_an_answer_before_the_versions_could_have_been_heard_is_too_soon():
 def test_the_study_default_flags_implausibly_fast_answers():
     study = make_study(slug="fast", launch=False)
     assert study.qc_min_trial_seconds >= 2.0
+
+
+def _play_through(client, url, clock, slot, *, between=()):
+    """`play` at 0, the events in `between` ((after_s, kind, media_time), clock moved by
+    after_s), then `ended` once the version's duration has passed; returns the last state."""
+    start = _ms(clock.now)
+    _event(client, url, slot, "play", client_ms=start, media_time=0.0)
+    elapsed = 0.0
+    for after_s, kind, media_time in between:
+        clock.advance(after_s)
+        elapsed += after_s
+        _event(client, url, slot, kind, client_ms=_ms(clock.now), media_time=media_time)
+    clock.advance(CLIP_S + 0.05)
+    return _event(client, url, slot, "ended", client_ms=_ms(clock.now), media_time=CLIP_S)
+
+
+def test_the_pages_own_rewind_reported_after_playing_is_not_a_seek(client, clock, trial_page):
+    # WebKit and Firefox fire `seeking` for play()'s rewind to 0 a few ms after `playing`.
+    study, url, session, trial = trial_page
+    clock.advance(0.5)
+    for k, slot in enumerate("ABCD"):
+        state = _play_through(client, url, clock, slot, between=[(0.004, "seek", 0.0)])
+        assert state["played"][k], PlaybackEvent.objects.filter(accepted=False).last().reason
+        clock.advance(0.3)
+    assert state["unlocked"]
+    assert _answer(client, url, study).status_code == 302 and trial.votes.exists()
+    # The version was audible for its whole length after the rewind.
+    slot = trial.slots.get(position=0)
+    assert slot.heard_ms >= (CLIP_S - 0.1) * 1000
+
+
+def test_a_seek_ahead_mid_clip_still_interrupts_the_play_through(client, clock, trial_page):
+    study, url, session, trial = trial_page
+    clock.advance(0.5)
+    state = _play_through(client, url, clock, "A", between=[(0.5, "seek", 1.5)])
+    assert not state["played"][0]
+    assert "seeked" in PlaybackEvent.objects.filter(accepted=False).last().reason
+    # A rewind earlier in the same play-through does not excuse a later skip ahead.
+    clock.advance(0.3)
+    state = _play_through(
+        client, url, clock, "A", between=[(0.004, "seek", 0.0), (0.5, "seek", 1.6)]
+    )
+    assert not state["played"][0]
+
+
+def test_seeking_back_to_the_start_mid_clip_counts_from_there(client, clock, trial_page):
+    study, url, session, trial = trial_page
+    clock.advance(0.5)
+    # Heard 1 s, back to the start, then the whole version: credited, timed from the rewind.
+    state = _play_through(client, url, clock, "A", between=[(1.0, "seek", 0.01)])
+    assert state["played"][0]
+    # Back to the start but ended too soon after it: not credited.
+    clock.advance(0.3)
+    start = _ms(clock.now)
+    _event(client, url, "B", "play", client_ms=start, media_time=0.0)
+    clock.advance(CLIP_S - 0.3)
+    _event(client, url, "B", "seek", client_ms=_ms(clock.now), media_time=0.0)
+    clock.advance(0.6)
+    state = _event(client, url, "B", "ended", client_ms=_ms(clock.now), media_time=CLIP_S)
+    assert not state["played"][1]

@@ -51,6 +51,9 @@
     });
     const video = section.querySelector("video");
     video.playbackRate = 1;
+    // The page's own rewind: WebKit and Firefox fire its `seeking` after `playing` (and play()
+    // after `ended` rewinds by itself), so it is marked here and never reported as the rater's.
+    section.dataset.rewinding = "1";
     video.currentTime = 0;
     const started = video.play();
     if (started && started.catch) {
@@ -94,8 +97,17 @@
       post(slot, "stall", video);
     });
     video.addEventListener("seeking", () => {
-      // Only the browser's own controls (its context menu) seek; play() from 0 is no seek.
+      // The rewind play() asked for lands at 0; any other seek is the rater's (the browser's
+      // own controls, e.g. its context menu) and is reported. The server, too, takes a seek to
+      // the start as a new start, never as a skip (studies/listening.py, is_rewind).
+      if (section.dataset.rewinding === "1" && video.currentTime <= 0.05) return;
       if (playing) post(slot, "seek", video);
+    });
+    video.addEventListener("seeked", () => {
+      if (video.currentTime <= 0.05) delete section.dataset.rewinding;
+    });
+    video.addEventListener("timeupdate", () => {
+      if (video.currentTime > 0.25) delete section.dataset.rewinding;
     });
     video.addEventListener("pause", () => {
       if (video.ended) return; // browsers fire `pause` right before `ended`
