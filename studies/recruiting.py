@@ -22,7 +22,8 @@ def recruiter_for(recruitment: Recruitment) -> Recruiter:
     if recruitment.recruiter == Recruitment.Recruiter.PROLIFIC:
         from studies.recruiters.prolific import Prolific
 
-        return Prolific(settings.PROLIFIC_API_TOKEN)
+        # Locally (DEBUG) the study URL may be http://localhost, for trying the flow.
+        return Prolific(settings.PROLIFIC_API_TOKEN, require_public_url=not settings.DEBUG)
     if recruitment.recruiter == Recruitment.Recruiter.MTURK:
         from studies.recruiters.mturk import MTurk
 

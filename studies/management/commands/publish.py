@@ -1,3 +1,4 @@
+import json
 from decimal import Decimal, InvalidOperation
 
 from django.core.management.base import BaseCommand, CommandError
@@ -35,9 +36,17 @@ class Command(BaseCommand):
         parser.add_argument("--places", type=int, required=True)
         parser.add_argument("--reward", required=True, help="per participant, e.g. 4.50")
         parser.add_argument("--minutes", type=int, default=15, help="estimated completion time")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="check the values and print the exact body that would be sent to Prolific; "
+            "nothing is created or recorded",
+        )
 
     def handle(self, *args, **options):
         study = get_study(options["study"])
+        if options["dry_run"]:
+            return self._dry_run(study, options)
         try:
             recruitment = recruitment_publish(
                 study=study,
@@ -54,3 +63,33 @@ class Command(BaseCommand):
             f"{recruitment.remote_id} ({recruitment.places} places); study URL "
             f"{study_public_url(study)}"
         )
+
+    def _dry_run(self, study, options):
+        if options["recruiter"] != Recruitment.Recruiter.PROLIFIC:
+            raise CommandError("--dry-run prints Prolific's request body: use --recruiter prolific")
+        from django.conf import settings
+
+        from studies.recruiters.prolific import study_body
+
+        recruitment = Recruitment(
+            study=study,
+            recruiter=options["recruiter"],
+            places=options["places"],
+            reward_cents=_cents(options["reward"]),
+        )
+        try:
+            body = study_body(
+                recruitment,
+                study_url=study_public_url(study),
+                title=study.title,
+                description=study.instructions,
+                minutes=options["minutes"],
+                completion_code=study.completion_code,
+                require_public_url=not settings.DEBUG,
+            )
+        except RecruiterError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write("POST https://api.prolific.com/api/v1/studies/ (not sent)")
+        self.stdout.write(json.dumps(body, indent=2))
+        if study.status != study.Status.LIVE:
+            self.stdout.write(f"note: {study.slug!r} is {study.status}; launch it first")

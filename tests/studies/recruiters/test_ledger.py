@@ -14,7 +14,7 @@ from studies.recruiters.local import Local
 from studies.recruiters.mturk import MTurk
 from studies.recruiters.prolific import API, Prolific
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 class Crash(BaseException):

@@ -2,12 +2,14 @@
 
 import json
 
+import jsonschema
 import pytest
 import requests
 import responses
 
 from studies.recruiters.base import RecruiterError, TransientError
-from studies.recruiters.prolific import API, Prolific
+from studies.recruiters.prolific import API, Prolific, study_body
+from tests.studies.recruiters import prolific_api as api
 
 
 class _Study:
@@ -29,53 +31,167 @@ def prolific():
     return Prolific("secret-token")
 
 
-@responses.activate
-def test_create_sends_the_url_parameters_completion_code_and_token(prolific):
-    responses.post(f"{API}studies/", json={"id": "60f0c0ffee", "status": "UNPUBLISHED"})
-    remote_id = prolific.create(
-        _Recruitment(),
+def _create(prolific, recruitment=None, **overrides):
+    fields = dict(
         study_url="https://eval.example.org/s/foley/",
         title="Which music fits the video?",
         description="Watch short videos and choose music.",
         minutes=15,
         completion_code="C0DE1234",
     )
-    assert remote_id == "60f0c0ffee"
+    return prolific.create(recruitment or _Recruitment(), **{**fields, **overrides})
+
+
+@responses.activate
+def test_create_sends_a_body_prolific_documents(prolific):
+    responses.post(f"{API}studies/", status=201, json=api.STUDY_CREATED)
+    assert _create(prolific) == api.STUDY_CREATED["id"]
     request = responses.calls[0].request
     assert request.headers["Authorization"] == "Token secret-token"
     body = json.loads(request.body)
+    api.validate(body, api.CREATE_STUDY)  # every field and value as Prolific documents them
     assert body["external_study_url"] == (
         "https://eval.example.org/s/foley/?PROLIFIC_PID={{%PROLIFIC_PID%}}"
         "&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
     )
     assert body["prolific_id_option"] == "url_parameters"
-    assert body["completion_codes"][0]["code"] == "C0DE1234"
-    screenout = body["completion_codes"][1]
-    assert screenout["code"] == "SCREEN99" and screenout["code_type"] == "FIXED_SCREENOUT_PAYMENT"
-    assert screenout["actions"][0]["fixed_screenout_reward"] == 20
+    done, screenout = body["completion_codes"]
+    assert done["code"] == "C0DE1234" and done["code_type"] == "COMPLETED"
+    assert screenout["code"] == "SCREEN99"
+    assert screenout["actions"] == [
+        {"action": "FIXED_SCREEN_OUT_PAYMENT", "fixed_screen_out_reward": 20, "slots": 40}
+    ]
     assert (body["total_available_places"], body["reward"]) == (40, 450)
+    assert body["peripheral_requirements"] == ["audio"]
+    assert body["estimated_completion_time"] == 15 and body["maximum_allowed_time"] >= 15
+
+
+# The body this adapter sent before 2026-12-07, which Prolific answers with HTTP 400.
+OLD_BODY = {
+    "name": "Which music fits the video?",
+    "internal_name": "foley #3",
+    "description": "Watch short videos and choose music.",
+    "external_study_url": "https://eval.example.org/s/foley/?PROLIFIC_PID={{%PROLIFIC_PID%}}",
+    "prolific_id_option": "url_parameters",
+    "completion_codes": [
+        {"code": "C0DE1234", "code_type": "COMPLETED", "actions": [{"action": "MANUALLY_REVIEW"}]},
+        {
+            "code": "SCREEN99",
+            "code_type": "FIXED_SCREENOUT_PAYMENT",
+            "actions": [{"action": "FIXED_SCREENOUT_PAYMENT", "fixed_screenout_reward": 20}],
+        },
+    ],
+    "total_available_places": 40,
+    "estimated_completion_time": 15,
+    "reward": 450,
+    "device_compatibility": ["desktop"],
+}
+
+
+def test_the_schema_refuses_the_old_misspelt_body():
+    with pytest.raises(jsonschema.ValidationError):
+        api.validate(OLD_BODY, api.CREATE_STUDY)
+
+
+def _mutations(body):
+    """Today's body with one field misspelt, dropped or given a wrong value at a time."""
+    action = ("completion_codes", 1, "actions", 0)
+    yield "top-level misspelling", ("peripheral_requirement",), body["peripheral_requirements"]
+    yield "screen-out reward misspelt", (*action, "fixed_screenout_reward"), 20
+    yield "action misspelt", (*action, "action"), "FIXED_SCREENOUT_PAYMENT"
+    yield "unknown code type", ("completion_codes", 1, "code_type"), "SCREENOUT"
+    yield "reward as a string", ("reward",), "4.50"
+    yield "unknown peripheral", ("peripheral_requirements",), ["headphones"]
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_the_schema_refuses_any_misspelt_or_wrong_field(prolific, case):
+    body = study_body(
+        _Recruitment(),
+        study_url="https://eval.example.org/s/foley/",
+        title="T",
+        description="D",
+        minutes=10,
+        completion_code="C0DE1234",
+    )
+    api.validate(body, api.CREATE_STUDY)
+    name, path, value = list(_mutations(body))[case]
+    changed = json.loads(json.dumps(body))
+    target = changed
+    for key in path[:-1]:
+        target = target[key]
+    if path[-1] == "peripheral_requirement":
+        del target["peripheral_requirements"]
+    if path[-1] == "fixed_screenout_reward":
+        del target["fixed_screen_out_reward"]
+    target[path[-1]] = value
+    with pytest.raises(jsonschema.ValidationError):
+        api.validate(changed, api.CREATE_STUDY)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"screenout_reward_cents": 450}, "below the reward"),
+        ({"screenout_reward_cents": 0}, "above 0"),
+        ({"places": 0}, "places must be at least 1"),
+        ({"study_url": "http://eval.example.org/s/foley/"}, "must use https"),
+        ({"study_url": "https://localhost:8000/s/foley/"}, "not reachable from the internet"),
+        ({"minutes": 0}, "at least 1 minute"),
+    ],
+)
+@responses.activate
+def test_values_prolific_would_refuse_are_named_and_nothing_is_sent(prolific, change, problem):
+    recruitment = _Recruitment()
+    recruitment.study = _Study()
+    if "screenout_reward_cents" in change:
+        recruitment.study.screenout_reward_cents = change["screenout_reward_cents"]
+    if "places" in change:
+        recruitment.places = change["places"]
+    overrides = {k: v for k, v in change.items() if k in ("study_url", "minutes")}
+    with pytest.raises(RecruiterError, match=problem):
+        _create(prolific, recruitment, **overrides)
+    assert not responses.calls
+
+
+def test_a_local_url_is_allowed_when_the_site_is_not_in_production():
+    local = Prolific("secret-token", require_public_url=False)
+    body = study_body(
+        _Recruitment(),
+        study_url="http://127.0.0.1:8000/s/foley/",
+        title="T",
+        description="D",
+        minutes=10,
+        completion_code="C0DE1234",
+        require_public_url=local.require_public_url,
+    )
+    api.validate(body, api.CREATE_STUDY)
+
+
+@responses.activate
+def test_a_400_names_the_fields_prolific_refused(prolific):
+    responses.post(f"{API}studies/", status=400, json=api.VALIDATION_ERROR)
+    with pytest.raises(RecruiterError) as info:
+        _create(prolific)
+    text = str(info.value)
+    assert "HTTP 400" in text and "Request validation failed." in text
+    assert "completion_codes: Invalid action FIXED_SCREENOUT_PAYMENT." in text
+    assert "fixed_screenout_reward: Unknown field." in text
+    assert not isinstance(info.value, TransientError) and len(responses.calls) == 1
 
 
 @responses.activate
 def test_publish_and_paginated_submissions(prolific):
-    responses.post(f"{API}studies/60f0c0ffee/transition/", json={"status": "ACTIVE"})
+    responses.post(f"{API}studies/60f0c0ffee/transition/", json=api.STUDY_PUBLISHED)
     second = f"{API}studies/60f0c0ffee/submissions/?page=2"
     responses.get(
         f"{API}studies/60f0c0ffee/submissions/",
-        json={
-            "results": [{"id": "s1", "participant_id": "p1", "status": "AWAITING REVIEW"}],
-            "_links": {"next": {"href": second}},
-        },
+        json=api.submissions_page([("s1", "p1", "AWAITING REVIEW")], second),
     )
-    responses.get(
-        second,
-        json={
-            "results": [{"id": "s2", "participant_id": "p2", "status": "RETURNED"}],
-            "_links": {"next": {"href": None}},
-        },
-    )
+    responses.get(second, json=api.submissions_page([("s2", "p2", "RETURNED")], None))
     prolific.publish(_Recruitment())
     assert json.loads(responses.calls[0].request.body) == {"action": "PUBLISH"}
+    api.validate(json.loads(responses.calls[0].request.body), api.STUDY_TRANSITION)
     subs = prolific.submissions(_Recruitment())
     assert [(s.remote_id, s.participant_id, s.status) for s in subs] == [
         ("s1", "p1", "AWAITING REVIEW"),
@@ -93,6 +209,7 @@ def test_reject_needs_a_long_message_and_a_category(prolific):
     prolific.reject(_Recruitment(), "s1", message)
     body = json.loads(responses.calls[0].request.body)
     assert body["action"] == "REJECT" and body["rejection_category"] == "FAILED_CHECK"
+    api.validate(body, api.SUBMISSION_TRANSITION)
 
 
 @responses.activate
@@ -145,6 +262,7 @@ def test_paying_a_bonus_is_never_retried(prolific):
     assert len(pays) == 1
     created = json.loads(responses.calls[0].request.body)
     assert created == {"study_id": "60f0c0ffee", "csv_bonuses": "p1,1.25\n"}
+    api.validate(created, api.BONUS_SETUP)
 
 
 def test_a_missing_token_is_a_clear_error():
