@@ -103,11 +103,22 @@ def _setup(tmp: Path, database_url: str, raters: int) -> None:
 
 
 def _postgres_database() -> str:
-    name = f"foleyeval_load_{os.getpid()}"
-    subprocess.run(
-        ["su", "postgres", "-c", f"psql -qc 'create database {name} owner foleyeval'"],
-        check=True,
+    """A fresh database on the machine's PostgreSQL, started the way ./run test starts it."""
+    started = subprocess.run(
+        ["bash", str(ROOT / "deploy" / "local" / "postgres.sh"), "start"],
+        capture_output=True,
+        text=True,
     )
+    if started.returncode != 0:
+        raise SystemExit(f"--postgres: {started.stderr.strip() or 'PostgreSQL did not start'}")
+    name = f"foleyeval_load_{os.getpid()}"
+    made = subprocess.run(
+        ["su", "postgres", "-c", f"psql -qc 'create database {name} owner foleyeval'"],
+        capture_output=True,
+        text=True,
+    )
+    if made.returncode != 0:
+        raise SystemExit(f"--postgres: could not create database {name}: {made.stderr.strip()}")
     return f"postgres://foleyeval:foleyeval@127.0.0.1:5432/{name}"
 
 

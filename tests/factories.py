@@ -35,28 +35,88 @@ class MediaLibrary:
     checks: dict[tuple[int, str, bool], str]  # (item, kind, is_target) -> name
 
 
+def library_names() -> tuple[dict, dict]:
+    """The library's file names: (item, voice) -> clip, (item, kind, is_target) -> check."""
+    clips = {
+        (i, v): f"clips/lib-{i}-{v}.mp4" for i in range(LIBRARY_ITEMS) for v in range(MAX_VOICES)
+    }
+    checks = {
+        (i, kind, target): f"clips/lib-check-{i}-{kind}-{int(target)}.mp4"
+        for i in range(LIBRARY_ITEMS)
+        for kind, target, _ in _CHECK_VARIANTS
+    }
+    return clips, checks
+
+
+def _item_offset_s(i: int) -> float:
+    return 0.2 + 0.3 * (i % 3) + 0.05 * (i // 3)  # the first three as they always were
+
+
+_CHECK_VARIANTS = (
+    (CheckKind.NOISE, True, {}),
+    (CheckKind.NOISE, False, {"noise": 0.35}),
+    (CheckKind.SYNC, True, {}),
+    (CheckKind.SYNC, False, {"audio_shift_s": 1.0}),
+)
+
+
 def build_media_library(root: Path) -> MediaLibrary:
-    clips, checks = {}, {}
+    """Make every file of the library under root with ffmpeg (about 100 clips)."""
+    clips, checks = library_names()
+    for (i, v), name in clips.items():
+        testpattern.make_clip_at_loudness(
+            root / name, duration_s=CLIP_S, item_offset_s=_item_offset_s(i), hue=40 * i, voice=v
+        )
     for i in range(LIBRARY_ITEMS):
-        offset = 0.2 + 0.3 * (i % 3) + 0.05 * (i // 3)  # the first three as they always were
-        for v in range(MAX_VOICES):
-            name = f"clips/lib-{i}-{v}.mp4"
-            testpattern.make_clip_at_loudness(
-                root / name, duration_s=CLIP_S, item_offset_s=offset, hue=40 * i, voice=v
-            )
-            clips[(i, v)] = name
-        for kind, target, params in (
-            (CheckKind.NOISE, True, {}),
-            (CheckKind.NOISE, False, {"noise": 0.35}),
-            (CheckKind.SYNC, True, {}),
-            (CheckKind.SYNC, False, {"audio_shift_s": 1.0}),
-        ):
-            name = f"clips/lib-check-{i}-{kind}-{int(target)}.mp4"
+        for kind, target, params in _CHECK_VARIANTS:
             testpattern.make_clip(
-                root / name, duration_s=CLIP_S, item_offset_s=offset, hue=40 * i, voice=5, **params
+                root / checks[(i, kind, target)],
+                duration_s=CLIP_S,
+                item_offset_s=_item_offset_s(i),
+                hue=40 * i,
+                voice=5,
+                **params,
             )
-            checks[(i, kind, target)] = name
     return MediaLibrary(root=root, clips=clips, checks=checks)
+
+
+def library_key() -> str:
+    """What the library's bytes depend on: the patterns' and this builder's code, and ffmpeg."""
+    import hashlib
+    import inspect
+    import subprocess
+
+    version = subprocess.run(
+        ["ffmpeg", "-version"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[0]
+    parts = [inspect.getsource(testpattern), inspect.getsource(build_media_library)]
+    parts += [repr(_CHECK_VARIANTS), repr((LIBRARY_ITEMS, MAX_VOICES, CLIP_S)), version]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def cached_media_library(cache: Path, dest: Path) -> MediaLibrary:
+    """The library built once into cache (under a lock, so parallel test processes build it
+    once between them, and into a temporary folder renamed into place, so an interrupted
+    build is never taken for a finished one), then copied to dest for this test process: a
+    test that writes next to the clips changes no other process's copy."""
+    import fcntl
+    import shutil
+    import tempfile
+
+    built = cache / f"media-{library_key()}"
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not built.is_dir():
+            # An older library's files, and an interrupted build's.
+            for stale in [*cache.glob("media-*"), *cache.glob(".building-*")]:
+                shutil.rmtree(stale, ignore_errors=True)
+            partial = Path(tempfile.mkdtemp(dir=cache, prefix=".building-"))
+            build_media_library(partial)
+            partial.rename(built)
+    shutil.copytree(built, dest, dirs_exist_ok=True)
+    clips, checks = library_names()
+    return MediaLibrary(root=dest, clips=clips, checks=checks)
 
 
 def make_study(

@@ -16,9 +16,12 @@ ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "deploy" / "nginx" / "foley-eval.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
-pytestmark = pytest.mark.skipif(
-    not Path(NGINX).exists(), reason="nginx is not installed (Debian: apt-get install nginx)"
-)
+pytestmark = [
+    pytest.mark.server,
+    pytest.mark.skipif(
+        not Path(NGINX).exists(), reason="nginx is not installed (Debian: apt-get install nginx)"
+    ),
+]
 
 
 def _free_port() -> int:

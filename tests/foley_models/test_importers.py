@@ -11,6 +11,8 @@ from foley_models.data import dataset
 from foley_models.data.dataset import DatasetError
 from foley_models.data.layouts import L_HAND_OFFSET, R_HAND_OFFSET
 
+pytestmark = pytest.mark.media
+
 
 def _midi(path, pitches=(60, 64, 67)):
     pm = pretty_midi.PrettyMIDI()

@@ -1,23 +1,33 @@
-"""Shared fixtures: a library of real MP4 stimuli made once per test run, study factories, and
-a server clock the test moves."""
+"""Shared fixtures: a library of real MP4 stimuli made once, study factories, and a server
+clock the test moves."""
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
-from tests.factories import MediaLibrary, build_media_library
+from tests.factories import MediaLibrary, cached_media_library
+
+# The built library is kept here between runs (var/ is git-ignored) and rebuilt when its code
+# or ffmpeg changes.
+LIBRARY_CACHE = Path(__file__).resolve().parents[2] / "var" / "test-cache"
 
 
 @pytest.fixture(scope="session")
 def media_library(tmp_path_factory) -> MediaLibrary:
-    """Real H.264/MP3 clips made once with ffmpeg (2 s each) for every test that needs media."""
-    return build_media_library(tmp_path_factory.mktemp("media"))
+    """Real H.264/MP3 clips made with ffmpeg (2 s each), once for all test processes."""
+    return cached_media_library(LIBRARY_CACHE, tmp_path_factory.mktemp("media"))
 
 
 @pytest.fixture(autouse=True)
-def _media_root(settings, media_library):
-    settings.MEDIA_ROOT = media_library.root
+def _media_root(request, settings, tmp_path):
+    """MEDIA_ROOT is the library for a test marked `media` (the study factories point their
+    clips into it), an empty folder of the test's own otherwise."""
+    if request.node.get_closest_marker("media") is not None:
+        settings.MEDIA_ROOT = request.getfixturevalue("media_library").root
+    else:
+        settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture(scope="session")

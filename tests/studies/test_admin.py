@@ -6,7 +6,7 @@ from django.test import Client
 from studies.models import Clip, Item, Study
 from tests.factories import make_study
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media]
 
 
 def _inline(prefix, rows=()):

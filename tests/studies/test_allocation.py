@@ -8,7 +8,7 @@ from studies import allocation, services
 from studies.models import Item, Session, Trial
 from tests.factories import complete_session, make_study, play_all, start_session
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media]
 NOW = timezone.now()
 
 

@@ -12,7 +12,7 @@ from studies import services
 from studies.models import Item, Session, Trial, Vote
 from tests.factories import make_study, play_all
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.media, pytest.mark.postgres]
 
 
 def _run_at_once(functions):

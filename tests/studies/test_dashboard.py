@@ -7,7 +7,7 @@ from studies.models import Session
 from studies.rater_simulation import simulate_raters
 from tests.factories import SYSTEM_KEYS, make_study
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media]
 
 
 def _live_study(slug="dash", participants=6):

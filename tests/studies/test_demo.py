@@ -10,7 +10,7 @@ from studies.models import CheckClip, Clip, GenerationJob, Study
 from studies.stimuli.jobs import generation_job_run
 from studies.stimuli.local_workers import cpu_count
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media, pytest.mark.training]
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

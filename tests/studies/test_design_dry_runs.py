@@ -7,8 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.factories import SYSTEM_KEYS, make_study
+from tests.outputs import assert_figure
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media]
 
 A, B, C, D = SYSTEM_KEYS[:4]
 
@@ -67,7 +68,7 @@ def test_dry_run_then_analysis_recovers_the_simulated_ordering(
     figure = {"pairwise": "win_rate", "real_or_generated": "judged_real", "rating": "scores",
               "mushra": "mushra_boxplot"}[design]  # fmt: skip
     for ext in ("png", "svg", "pdf"):
-        assert (out / f"{figure}.{ext}").stat().st_size > 0
+        assert_figure(out / f"{figure}.{ext}")
     # The export of a design reads back and analyses the same way.
     votes = tmp_path / "votes.csv"
     call_command("export_votes", study.slug, "--out", str(votes), "--include-simulated")

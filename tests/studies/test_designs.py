@@ -15,7 +15,7 @@ from studies.errors import StudyNotReady
 from studies.models import Session, Trial, Vote
 from tests.factories import SYSTEM_KEYS, make_study, play_all, start_session
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media]
 
 REF, ANCHOR = SYSTEM_KEYS[0], SYSTEM_KEYS[1]
 

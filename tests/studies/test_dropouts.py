@@ -20,7 +20,7 @@ from studies.recruiting import study_sync
 from studies.tasks import sync_submissions_task
 from tests.factories import CLIP_S, make_study, play_all, start_session
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media]
 
 
 class PlatformDouble(Recruiter):

@@ -10,7 +10,7 @@ from studies.models import Session, Vote
 from studies.rater_simulation import simulate_raters
 from tests.factories import make_study, start_session
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media]
 
 
 def _prefs(study):

@@ -10,6 +10,8 @@ from studies.models import Session
 from tests.factories import make_study
 from tests.studies.test_screening import _device, _form, _hear_all, _start
 
+pytestmark = pytest.mark.media
+
 
 def _taps(delay_ms, *, seed=0, lag_ms=-20.0, jitter_ms=15.0, n=8, period=750.0):
     rng = np.random.default_rng(seed)

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from studies.models import Participant
 from tests.factories import SYSTEM_KEYS, make_study
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media]
 
 PREFS = ",".join(f"{k}={w}" for k, w in zip(SYSTEM_KEYS[:4], (0.5, 0.2, 0.2, 0.1), strict=True))
 

@@ -5,10 +5,11 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from studies import recruiting
+from studies.errors import StudyError
 from studies.models import Recruitment, RemoteAction, Session
 from tests.factories import complete_session, make_study, start_session
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media, pytest.mark.postgres]
 NOW = timezone.now()
 
 
@@ -59,7 +60,7 @@ def test_review_tiers_dry_run_then_for_real(reviewed_study, capsys):
 
 def test_bonuses_go_once_to_the_pay_tier(reviewed_study):
     study = reviewed_study
-    with pytest.raises(Exception, match="no bonus set"):
+    with pytest.raises(StudyError, match="no bonus set"):
         recruiting.study_pay_bonuses(study=study)
     study.bonus_cents = 40
     study.save()

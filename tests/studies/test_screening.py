@@ -12,7 +12,7 @@ from studies import services
 from studies.models import ScreeningItem, ScreeningSound, Session
 from tests.factories import make_study
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media, pytest.mark.postgres]
 
 
 @pytest.fixture

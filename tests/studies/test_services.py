@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from studies import services
@@ -8,7 +9,7 @@ from studies.errors import AnswerRejected, NotFound, StudyError, StudyNotOpen, S
 from studies.models import DEFAULT_CRITERIA, CheckClip, Clip, PlaybackEvent, Session, Study, Vote
 from tests.factories import CLIP_S, complete_session, make_study, play_all, start_session
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media, pytest.mark.postgres]
 NOW = timezone.now()
 
 
@@ -19,7 +20,7 @@ def test_study_create_adds_the_four_default_criteria_in_order():
 
 
 def test_study_create_rejects_a_bad_system_key():
-    with pytest.raises(Exception, match="lowercase"):
+    with pytest.raises(ValidationError, match="lowercase"):
         services.study_create(title="T", slug="t", systems=[("Bad Key!", "A")])
     assert not Study.objects.exists()
 

@@ -21,7 +21,7 @@ from studies.services.screening import screening_pool_ensure
 from studies.stimuli import sizes
 from tests.factories import make_study
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media]
 
 RANDOM_KEY = re.compile(r"^(clips|items|screening)/[0-9a-f]{32}\.(mp4|wav)$")
 

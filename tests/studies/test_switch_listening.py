@@ -11,7 +11,7 @@ from studies import listening, telemetry
 from studies.models import Session, TrialSlot
 from tests.factories import CLIP_S, make_study
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media]
 
 
 def _page(client, study, code):

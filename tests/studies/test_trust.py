@@ -17,7 +17,7 @@ from studies.stimuli import sizes
 from tests import media_patterns
 from tests.factories import make_study, start_session
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media, pytest.mark.postgres]
 
 
 # --- one browser per session, limits ----------------------------------------------------------

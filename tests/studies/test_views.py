@@ -8,7 +8,7 @@ from studies import services
 from studies.models import Participant, Session, Study, Trial, Vote
 from tests.factories import make_study, play_all
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media, pytest.mark.postgres]
 
 
 @pytest.fixture

@@ -38,9 +38,10 @@ def test_debug_generate_gives_audio_of_the_clip_length(system):
     generator_class = system_module(system, "generate").Generator
     model = generator_class.model_class(config)
     gen = generator_class(model, torch.device("cpu"))
-    clips = list(_pose(2, 11)) + list(_pose(1, 7, seed=1))  # two lengths: two batches
+    # Two lengths (two batches), short: WaveNet and SampleRNN make one sample at a time.
+    clips = list(_pose(2, 2)) + list(_pose(1, 1, seed=1))
     out = gen.generate(clips, "violin", seed=3)
-    assert [len(o.audio) for o in out] == [8000, 8000, int(round(7 / 22 * 16000))]
+    assert [len(o.audio) for o in out] == [round(n / 22 * 16000) for n in (2, 2, 1)]
     for o in out:
         assert o.sample_rate == 16000 and o.audio.dtype == np.float32 and o.midi is None
         assert np.isfinite(o.audio).all() and np.abs(o.audio).max() <= 1.0
@@ -50,7 +51,8 @@ def test_debug_generate_gives_audio_of_the_clip_length(system):
         gen.generate(clips, "violin", fps=30.0)
     assert isinstance(gen, Generator)  # the generator contract (foley_models.models.interface)
     (at_44k,) = gen.generate(clips[:1], "violin", seed=3, sample_rate=44100)
-    assert at_44k.sample_rate == 44100 and len(at_44k.audio) == 22050
+    # Resampled from the native rate: within a sample of the clip's length at 44.1 kHz.
+    assert at_44k.sample_rate == 44100 and abs(len(at_44k.audio) - 2 / 22 * 44100) <= 2
     with pytest.raises(ValueError, match="this model knows"):
         gen.generate(clips, "banjo")
 

@@ -96,12 +96,11 @@ def test_paper_is_true_to_the_release_and_small_keeps_its_differences():
         assert isinstance(FoleyMusic(s).final_norm, torch.nn.Identity)
 
 
-def test_debug_shapes_and_build_time():
-    import time
-
-    start = time.perf_counter()
+def test_debug_shapes_and_size():
     model = _model()
-    assert time.perf_counter() - start < 1.0
+    # The debug preset stays tiny (263k parameters; it builds in about 20 ms), so that tests
+    # build it freely; its size, not a wall clock, is what the test holds it to.
+    assert sum(p.numel() for p in model.parameters()) < 500_000
     memory = model.encode(_pose(), torch.tensor([0, 2]))
     assert memory.shape == (2, 11, 32)
     logits = model.decode(torch.randint(0, 240, (2, 17)), memory)
@@ -514,6 +513,7 @@ def test_generate_refuses_bad_poses_and_unknown_instruments(tmp_path):
         gen.generate([np.zeros((44, 3, 65, 1), np.float32)], "violin", fps=30)
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU")
 def test_cuda_generation_matches_cpu_greedy():
     model = _model(seed=7)

@@ -8,8 +8,9 @@ from django.core.management import CommandError, call_command
 from studies.analysis.votes import read_votes
 from studies.models import Session, Vote
 from tests.factories import SYSTEM_KEYS, make_study
+from tests.outputs import assert_output
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media]
 PREFS = f"{SYSTEM_KEYS[0]}=0.55,{SYSTEM_KEYS[1]}=0.15,{SYSTEM_KEYS[2]}=0.15,{SYSTEM_KEYS[3]}=0.15"
 
 
@@ -92,7 +93,7 @@ def test_export_then_analyze_the_csv_and_the_study(answered_study, tmp_path):
             "position.svg",
             "exclusions.csv",
         ):
-            assert (tmp_path / out / name).stat().st_size > 0
+            assert_output(tmp_path / out / name)
         report = (tmp_path / out / "report.md").read_text()
         assert "Table 1" in report and "Figure 3" in report and "Reporting checklist" in report
         assert summary["checklist"]["participants"] <= 12

@@ -7,6 +7,8 @@ from foley_models.models import checkpoint as ckpt
 from studies.models import CheckClip, Checkpoint, Clip, GenerationJob
 from tests.studies.stimuli.conftest import KEYS, make_generation_study
 
+pytestmark = [pytest.mark.media, pytest.mark.postgres]
+
 
 @pytest.fixture
 def queue(tmp_path, monkeypatch):

@@ -11,6 +11,8 @@ from studies.models import Clip
 from studies.stimuli.audit import audio_audit, audit_problems, file_audit
 from tests.factories import make_study
 
+pytestmark = pytest.mark.media
+
 RATE = 16_000
 
 

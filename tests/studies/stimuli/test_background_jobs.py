@@ -28,7 +28,7 @@ from studies.stimuli.jobs import generation_job_create, generation_job_run
 from studies.stimuli.training import training_run_create, training_run_run
 from tests.studies.stimuli.conftest import KEYS, make_generation_study
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media]
 Status = BackgroundJob.Status
 
 

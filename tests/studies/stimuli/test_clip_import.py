@@ -14,7 +14,7 @@ from studies.errors import StudyNotReady
 from studies.models import Clip, Item, System
 from studies.stimuli.sizes import item_version_sizes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media]
 
 
 def _ff(*args):

@@ -17,7 +17,7 @@ from studies.stimuli import generation
 from studies.stimuli.jobs import generation_job_create, generation_job_run
 from tests.studies.stimuli.conftest import KEYS, SYSTEMS, make_generation_study
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media]
 
 
 @pytest.fixture
@@ -66,7 +66,13 @@ def test_every_clip_of_an_item_has_the_same_duration_and_loudness(study, media, 
         assert sorted(shifts)[0] == 0.0 and all(s >= 1.0 for s in sorted(shifts)[1:])
         for clip in clips:
             assert clip.provenance["checkpoint_sha256"] == clip.system.checkpoint.sha256
-            assert clip.provenance["seed"] >= 0 and clip.provenance["device"] == "cpu"
+            assert clip.provenance["device"] == "cpu"
+            # The seed is the one generation derives from the study, system and batch, so a
+            # rerun of the same batch reproduces the clip.
+            batch = [study.items.get(key=key) for key in clip.provenance["batch"]]
+            assert clip.provenance["seed"] == generation._seed(clip.system, batch)
+        seeds = {c.system.key: c.provenance["seed"] for c in clips}
+        assert len(set(seeds.values())) == len(seeds), seeds  # each system its own seed
     fm = Clip.objects.filter(system__key=KEYS["foley_music"]).first()
     assert fm.provenance["midi_notes"] is not None and fm.provenance["native_sample_rate"] == 22050
     # Once the clips exist, the study launches.

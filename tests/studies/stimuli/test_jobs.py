@@ -18,6 +18,8 @@ from studies.stimuli.jobs import generation_job_create, generation_job_start, ge
 from studies.tasks import generation_job_enqueue
 from tests.studies.stimuli.conftest import KEYS, make_generation_study
 
+pytestmark = pytest.mark.media
+
 ROOT = Path(__file__).resolve().parents[3]
 
 

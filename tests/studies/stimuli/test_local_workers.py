@@ -19,6 +19,8 @@ from studies.stimuli.jobs import (
 )
 from tests.studies.stimuli.conftest import KEYS, make_generation_study
 
+pytestmark = pytest.mark.media
+
 
 @pytest.fixture
 def study(stimuli_dataset, debug_checkpoints, settings, tmp_path):

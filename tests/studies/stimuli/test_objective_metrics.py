@@ -12,7 +12,7 @@ from studies.rater_simulation import simulate_raters
 from studies.stimuli.jobs import generation_job_create, generation_job_run
 from tests.studies.stimuli.conftest import KEYS, make_generation_study
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.media]
 
 
 def test_analyze_puts_objective_metrics_beside_the_votes(

@@ -13,6 +13,8 @@ from studies.stimuli.preflight import clip_preflight, top_level_boxes
 from tests import media_patterns
 from tests.factories import make_study
 
+pytestmark = pytest.mark.media
+
 TARGET = -23.0
 
 
