@@ -93,40 +93,46 @@ def test_the_schema_refuses_the_old_misspelt_body():
         api.validate(OLD_BODY, api.CREATE_STUDY)
 
 
-def _mutations(body):
-    """Today's body with one field misspelt, dropped or given a wrong value at a time."""
-    action = ("completion_codes", 1, "actions", 0)
-    yield "top-level misspelling", ("peripheral_requirement",), body["peripheral_requirements"]
-    yield "screen-out reward misspelt", (*action, "fixed_screenout_reward"), 20
-    yield "action misspelt", (*action, "action"), "FIXED_SCREENOUT_PAYMENT"
-    yield "unknown code type", ("completion_codes", 1, "code_type"), "SCREENOUT"
-    yield "reward as a string", ("reward",), "4.50"
-    yield "unknown peripheral", ("peripheral_requirements",), ["headphones"]
-
-
-@pytest.mark.parametrize("case", range(6))
-def test_the_schema_refuses_any_misspelt_or_wrong_field(prolific, case):
-    body = study_body(
-        _Recruitment(),
+def _body(**overrides) -> dict:
+    fields = dict(
         study_url="https://eval.example.org/s/foley/",
         title="T",
         description="D",
         minutes=10,
         completion_code="C0DE1234",
     )
+    return study_body(_Recruitment(), **{**fields, **overrides})
+
+
+def _screenout_action(body) -> dict:
+    return body["completion_codes"][1]["actions"][0]
+
+
+def _rename(d: dict, old: str, new: str) -> None:
+    d[new] = d.pop(old)
+
+
+# Today's body with one field misspelt or given a value Prolific does not take, one at a time.
+MUTATIONS = {
+    "top-level misspelling": lambda b: _rename(b, "peripheral_requirements", "peripherals"),
+    "screen-out reward misspelt": lambda b: _rename(
+        _screenout_action(b), "fixed_screen_out_reward", "fixed_screenout_reward"
+    ),
+    "slots missing": lambda b: _screenout_action(b).pop("slots"),
+    "action misspelt": lambda b: _screenout_action(b).update(action="FIXED_SCREENOUT_PAYMENT"),
+    "unknown code type": lambda b: b["completion_codes"][1].update(code_type="SCREENOUT"),
+    "reward as a string": lambda b: b.update(reward="4.50"),
+    "unknown peripheral": lambda b: b.update(peripheral_requirements=["headphones"]),
+}
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS)
+def test_the_schema_refuses_any_misspelt_or_wrong_field(mutation):
+    body = _body()
     api.validate(body, api.CREATE_STUDY)
-    name, path, value = list(_mutations(body))[case]
-    changed = json.loads(json.dumps(body))
-    target = changed
-    for key in path[:-1]:
-        target = target[key]
-    if path[-1] == "peripheral_requirement":
-        del target["peripheral_requirements"]
-    if path[-1] == "fixed_screenout_reward":
-        del target["fixed_screen_out_reward"]
-    target[path[-1]] = value
+    MUTATIONS[mutation](body)
     with pytest.raises(jsonschema.ValidationError):
-        api.validate(changed, api.CREATE_STUDY)
+        api.validate(body, api.CREATE_STUDY)
 
 
 @pytest.mark.parametrize(
@@ -155,17 +161,10 @@ def test_values_prolific_would_refuse_are_named_and_nothing_is_sent(prolific, ch
 
 
 def test_a_local_url_is_allowed_when_the_site_is_not_in_production():
-    local = Prolific("secret-token", require_public_url=False)
-    body = study_body(
-        _Recruitment(),
-        study_url="http://127.0.0.1:8000/s/foley/",
-        title="T",
-        description="D",
-        minutes=10,
-        completion_code="C0DE1234",
-        require_public_url=local.require_public_url,
-    )
+    body = _body(study_url="http://127.0.0.1:8000/s/foley/", require_public_url=False)
     api.validate(body, api.CREATE_STUDY)
+    with pytest.raises(RecruiterError, match="must use https"):
+        _body(study_url="http://127.0.0.1:8000/s/foley/")
 
 
 @responses.activate
