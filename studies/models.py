@@ -343,13 +343,16 @@ class Item(models.Model):
     pose = models.FileField(
         upload_to=item_upload_to,
         blank=True,
-        help_text="Keypoints of the video, .npy in a DESIGN.md layout; the systems' input.",
+        help_text=(
+            "Keypoints of the video, .npy in a layout of docs/reference/pose-layouts.md; the "
+            "systems' input."
+        ),
     )
     layout = models.CharField(
         max_length=16,
         default="body65",
         choices=[("body65", "body65 (body + hands)"), ("hands", "hands (two hands)")],
-        help_text="The pose layout (DESIGN.md).",
+        help_text="The pose layout (docs/reference/pose-layouts.md).",
     )
     fps = models.FloatField(null=True, blank=True, help_text="Frame rate of the pose and video.")
     source = models.CharField(
@@ -844,7 +847,9 @@ class ItemImport(BackgroundJob):
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="item_imports")
     data_dir = models.CharField(
-        max_length=500, help_text="A dataset folder with index.csv (DESIGN.md), on the worker."
+        max_length=500,
+        help_text="A dataset folder with index.csv (docs/reference/dataset-folder.md), on the "
+        "worker.",
     )
     split = models.CharField(max_length=10, default="test")
     per_category = models.PositiveIntegerField(
@@ -916,7 +921,9 @@ class TrainingRun(BackgroundJob):
         max_length=16, default="small", help_text="debug (seconds, for trying), small or paper."
     )
     data_dir = models.CharField(
-        max_length=500, help_text="A dataset folder with index.csv (DESIGN.md), on the worker."
+        max_length=500,
+        help_text="A dataset folder with index.csv (docs/reference/dataset-folder.md), on the "
+        "worker.",
     )
     device = models.CharField(max_length=32, default="auto")
     max_minutes = models.FloatField(

@@ -4,7 +4,7 @@ analysis, in one folder (`manage.py export_study`).
     README.md            what is here and how to rerun the analysis
     study.json           the study's set-up: design, texts, questions, systems (role,
                          checkpoint sha256), session, check, QC and screening settings
-    votes.csv            the votes (DESIGN.md's CSV), participants pseudonymised
+    votes.csv            the votes (docs/reference/votes-csv.md), participants pseudonymised
     votes.study.json     the study file `analyze --votes` reads beside the votes
     stimuli.csv          every item x system clip: media sha256, duration, loudness, provenance
     sessions.csv         every session, pseudonymised: status, excluded by review, trials

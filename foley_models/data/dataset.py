@@ -1,4 +1,5 @@
-"""The dataset folder of DESIGN.md: `index.csv` plus the files it names (paths relative to it).
+"""The dataset folder (docs/reference/dataset-folder.md): `index.csv` plus the files it names
+(paths relative to it).
 
 Columns: id, instrument, split, fps, duration_s, layout, pose, midi, audio, video; `midi`, `audio`
 and `video` may be empty for inference-only data. Extra columns (the synthetic performer adds

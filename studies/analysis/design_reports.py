@@ -1,9 +1,10 @@
 """The files `analyze` writes for the designs other than best_of (best_of: analysis.report).
 
-Every design writes summary.json (keyed summary[criterion]["all" | category] as DESIGN.md
-states), one tidy CSV of its estimates, exclusions.csv, report.md, and its figure as PNG, SVG
-and PDF: judged-real shares for real_or_generated, a win-rate heatmap and Bradley-Terry
-strengths for pairwise, mean scores with intervals for rating, boxplots for MUSHRA.
+Every design writes summary.json (keyed summary[criterion]["all" | category], as
+docs/reference/summary-json.md states), one tidy CSV of its estimates, exclusions.csv,
+report.md, and its figure as PNG, SVG and PDF: judged-real shares for real_or_generated, a
+win-rate heatmap and Bradley-Terry strengths for pairwise, mean scores with intervals for
+rating, boxplots for MUSHRA.
 """
 
 import io

@@ -250,8 +250,9 @@ def objective_markdown(summary: dict) -> list[str]:
         "",
         "## Objective metrics beside the votes",
         "",
-        "Means over items of each clip's metrics (foley_models.metrics; README, \"Objective "
-        "metrics\"), and the mean share of each item's votes that chose the system.",
+        "Means over items of each clip's metrics (foley_models.metrics; the platform's "
+        "docs/explanation/objective-metrics.md), and the mean share of each item's votes "
+        "that chose the system.",
         "",
         "| system | " + " | ".join(names + [s.replace("share_", "share ") for s in shares]) + " |",
         "|---" * (1 + len(names) + len(shares)) + "|",

@@ -1,5 +1,5 @@
 """Review decisions per session in two tiers, from the study's settings (a pure function over
-the votes table of DESIGN.md and one row per session).
+the votes CSV of docs/reference/votes-csv.md and one row per session).
 
 - reject: only a session that failed at least two check trials (Prolific's rule: a participant
   must fail two fair attention checks before rejection). Everything else completed is approved.

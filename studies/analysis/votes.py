@@ -1,5 +1,6 @@
-"""The votes CSV of DESIGN.md: one row per (trial, criterion), and for the rating designs one
-per (trial, criterion, rated version). Reading it checks every row and names the line at fault.
+"""The votes CSV (docs/reference/votes-csv.md): one row per (trial, criterion), and for the
+rating designs one per (trial, criterion, rated version). Reading it checks every row and
+names the line at fault.
 
 `design` and `score` are optional on reading (a file without `design` is best_of, as every file
 exported before the designs were); every row of a file has one design. A pairwise "no

@@ -111,9 +111,9 @@ def study_info(*, study: Study):
 
 
 def study_vote_rows(*, study: Study, include_simulated: bool = False) -> list[dict]:
-    """Every stored vote as a row of the votes CSV of DESIGN.md (check trials included, their
-    slots labelled <kind>-target / <kind>-foil-N, kind being noise or sync). Dry runs'
-    votes (simulate_raters) only when include_simulated."""
+    """Every stored vote as a row of the votes CSV (docs/reference/votes-csv.md), check trials
+    included (their slots labelled <kind>-target / <kind>-foil-N, kind being noise or sync).
+    Dry runs' votes (simulate_raters) only when include_simulated."""
     real = {} if include_simulated else {"trial__session__simulated": False}
     votes = (
         Vote.objects.filter(trial__session__study=study, **real)

@@ -1,4 +1,5 @@
-"""Dataset folders (DESIGN.md: a folder with index.csv) as the admin offers and checks them."""
+"""Dataset folders (a folder with index.csv: docs/reference/dataset-folder.md) as the admin
+offers and checks them."""
 
 from pathlib import Path
 

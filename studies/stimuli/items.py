@@ -1,4 +1,4 @@
-"""Items from a performance dataset (DESIGN.md's folder with index.csv): windows of the chosen
+"""Items from a performance dataset (docs/reference/dataset-folder.md): windows of the chosen
 split cut into silent video, pose, reference audio and reference MIDI."""
 
 import io

@@ -12,19 +12,20 @@ from studies.stimuli.local_workers import cpu_count
 
 pytestmark = [pytest.mark.django_db, pytest.mark.media, pytest.mark.training]
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+DEMO_PAGE = Path(__file__).resolve().parents[2] / "docs" / "tutorial" / "demo.md"
 
 
-def readme_smoke_args() -> list[str]:
-    """The README's smoke run (the command after its `smoke-run` marker), as build_demo args."""
-    text = README.read_text()
+def smoke_args() -> list[str]:
+    """The demo tutorial's smoke run (the command after its `smoke-run` marker), as build_demo
+    args."""
+    text = DEMO_PAGE.read_text()
     block = text.split("<!-- smoke-run -->", 1)[1].split("```", 2)[1]
     line = next(ln for ln in block.splitlines() if ln.startswith("./run demo"))
     return shlex.split(line)[2:]
 
 
-# The demo's pipeline at test size, exactly as the README tells a new user to run it.
-ARGS = ["--slug", "d", *readme_smoke_args()]
+# The demo's pipeline at test size, exactly as the demo tutorial tells a new user to run it.
+ARGS = ["--slug", "d", *smoke_args()]
 
 
 @pytest.mark.django_db(transaction=True)  # the clip-making helper processes see its rows

@@ -135,7 +135,7 @@ def preset(name: str, **overrides) -> FoleyMusicConfig:
             time_bias_ahead=16,
             # The sub-frame head's loss is a mean over 8 times as many bins as the frame head's
             # was: weight 8 keeps its gradient per memory frame, and 16 (twice that) gave the
-            # better head and decoder in 30 CPU minutes (README: Foley Music).
+            # better head and decoder in 30 CPU minutes (docs/explanation/foley-music.md).
             onset_loss_weight=16.0,
             # 11 ms sub-frames; each event reads them from 45 ms behind to 364 ms ahead.
             onset_subframes=8,

@@ -13,8 +13,8 @@ from studies.study_files import (
 
 class Command(BaseCommand):
     help = (
-        "Make a whole study from a study file (TOML; see studies/study_files.py and the "
-        "README): texts, design, questions, systems with their checkpoints, session, QC, "
+        "Make a whole study from a study file (TOML; see docs/reference/study-file.md): "
+        "texts, design, questions, systems with their checkpoints, session, QC, "
         "screening and recruitment settings, and its items from a dataset or a clips folder. "
         "Every problem in the file is named by line and key, and nothing is written then."
     )

@@ -11,7 +11,8 @@ from studies.selectors import study_info, study_vote_rows
 
 class Command(BaseCommand):
     help = (
-        "Write a study's votes as the tidy CSV of DESIGN.md (one row per trial x criterion), "
+        "Write a study's votes as the tidy CSV of docs/reference/votes-csv.md (one row per "
+        "trial x criterion), "
         "and beside it the study file (systems in order with their names, criteria, quality-"
         "control settings) that `analyze --votes` reads: votes.csv -> votes.study.json."
     )

@@ -8,7 +8,8 @@ from studies.stimuli.items import items_import
 class Command(BaseCommand):
     help = (
         "Add items to a study from a performance dataset (a folder with index.csv, see "
-        "DESIGN.md): windows of one split, cut into silent video, pose, reference audio and MIDI."
+        "docs/reference/dataset-folder.md): windows of one split, cut into silent video, pose, "
+        "reference audio and MIDI."
     )
 
     def add_arguments(self, parser):
