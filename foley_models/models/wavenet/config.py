@@ -67,10 +67,11 @@ def preset(name: str, **overrides) -> WaveNetConfig:
             onset_loss_weight=1.0,
             onset_batch_size=16,
             # onset_teacher_forcing (1.0) and onset_envelope_s (0.25) were tried and not kept:
-            # audio onset F1 ratio 1.18 with either, against 1.34 without (README, baselines).
+            # audio onset F1 ratio 1.18 with either, against 1.34 without
+            # (docs/explanation/baselines.md).
             onset_window_share=0.75,
-            # The loudness gain took the ratio from 1.24 to 1.78 (README, baselines); 8 kHz
-            # covers twice the time per step and halves generation.
+            # The loudness gain took the ratio from 1.24 to 1.78 (docs/explanation/baselines.md);
+            # 8 kHz covers twice the time per step and halves generation.
             loudness_loss_weight=1.0,
             loudness_teacher_forcing=1.0,
             loudness_gain=True,
@@ -85,6 +86,8 @@ def preset(name: str, **overrides) -> WaveNetConfig:
             skip=16,
             layers_per_cycle=4,
             cycles=2,
+            # Tests generate with it one sample at a time: a quarter of the samples.
+            sample_rate=4000,
             clip_s=1.0,
             train_samples=256,
             batch_size=2,
