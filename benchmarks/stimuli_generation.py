@@ -47,9 +47,10 @@ def main() -> None:
     from foley_models.models.registry import resolve_device
     from studies import services
     from studies.models import System
+    from studies.services import generation_job_create
     from studies.stimuli.checkpoints import checkpoint_register
     from studies.stimuli.items import items_import
-    from studies.stimuli.jobs import generation_job_create, generation_job_run
+    from studies.stimuli.jobs import generation_job_run
 
     call_command("migrate", verbosity=0)
     rows = [checkpoint_register(path=p) for p in args.checkpoint]

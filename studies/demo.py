@@ -20,9 +20,10 @@ from foley_models.models import zoo
 from studies import services
 from studies.errors import StudyError
 from studies.models import Study
+from studies.services import generation_job_create
 from studies.stimuli.checkpoints import checkpoint_register
 from studies.stimuli.items import items_import
-from studies.stimuli.jobs import generation_job_create, generation_job_run
+from studies.stimuli.jobs import generation_job_run
 from studies.stimuli.local_workers import cpu_count
 
 # The demo study's set-up is a study file in the repository (studies/study_files.py).

@@ -171,7 +171,7 @@ def export_study(
                  "completed_at", "av_delay_ms"],
     ).to_csv(out / "sessions.csv", index=False)  # fmt: skip
     if not include_simulated:
-        from studies.recruiting import study_decisions
+        from studies.services.recruiting import study_decisions
 
         decisions = study_decisions(study=study)
         qc_rows = [

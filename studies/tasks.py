@@ -33,7 +33,7 @@ def generation_job_task(job_id: int) -> str:
     job = GenerationJob.objects.select_related("study").get(pk=job_id)
     if job.status != GenerationJob.Status.QUEUED:
         return f"job {job_id} is {job.status}; nothing to do"
-    from studies.stimuli.jobs import generation_job_start  # torch: not at start-up
+    from studies.stimuli.job_tasks import generation_job_start  # torch: not at start-up
 
     tasks = generation_job_start(job=job)
     for task in tasks:
@@ -43,7 +43,7 @@ def generation_job_task(job_id: int) -> str:
 
 @db_task(retries=TASK_RETRIES, retry_delay=TASK_RETRY_DELAY_S)
 def generation_task_task(task_id: int) -> str:
-    from studies.stimuli.jobs import generation_task_run
+    from studies.stimuli.job_tasks import generation_task_run  # torch: not at start-up
 
     task = GenerationTask.objects.get(pk=task_id)
     following = generation_task_run(task=task, retry=True)
@@ -93,7 +93,7 @@ def sync_submissions_task() -> dict:
     """Every few minutes: notice returned and timed-out submissions of every live study, so
     their items go back to allocation within minutes instead of when the leases run out."""
     from studies.recruiters.base import RecruiterError
-    from studies.recruiting import study_sync
+    from studies.services.recruiting import study_sync
 
     results = {}
     studies = Study.objects.filter(status=Study.Status.LIVE, recruitments__isnull=False)

@@ -10,8 +10,9 @@ Two sources, kept apart in `Trial.telemetry`:
   and reduced here (medians and 95th percentiles); a malformed report is recorded as such and
   never costs the rater their answer.
 
-Nothing in it names a system: versions are slot positions. `row()` flattens it into the
-votes CSV's telemetry columns (TELEMETRY in studies.analysis.votes).
+Nothing in it names a system: versions are slot positions. This module is pure (no database):
+studies.selectors.playback counts the stored events and puts the two together, `row()`
+flattens a trial's telemetry into the votes CSV's columns (TELEMETRY in studies.analysis.votes).
 """
 
 import json
@@ -69,39 +70,6 @@ def clean_page_report(raw: str) -> dict:
     except (ValueError, TypeError) as exc:
         return {"invalid": str(exc)[:200]}
     return out
-
-
-def server_counts(trial, *, shared_timeline: bool) -> dict:
-    """What the stored events say about a trial: audible ms and heard fraction per version
-    (by position), and counts of each kind of event."""
-    from studies.models import PlaybackEvent
-    from studies.services.playback import trial_audible_ms
-
-    audible = trial_audible_ms(trial, shared_timeline=shared_timeline)
-    slots = list(trial.slots.select_related("clip", "check_clip").order_by("position"))
-    names = {"switch": "switches", "seek": "seeks", "pause": "pauses", "stall": "stalls",
-             "mute": "mutes", "error": "errors"}  # fmt: skip
-    counts = dict.fromkeys(names.values(), 0)
-    for kind in PlaybackEvent.objects.filter(slot__trial=trial).values_list("kind", flat=True):
-        if kind in names:
-            counts[names[kind]] += 1
-    fractions = [
-        min(1.0, audible.get(s.position, 0.0) / (s.duration_s * 1000)) if s.duration_s else 0.0
-        for s in slots
-    ]
-    return {
-        "audible_ms": [round(audible.get(s.position, 0.0)) for s in slots],
-        "heard_fraction": [round(f, 3) for f in fractions],
-        **counts,
-    }
-
-
-def trial_telemetry(trial, *, player: str, page_report: str) -> dict:
-    return {
-        "player": player,
-        "server": server_counts(trial, shared_timeline=player == "switch"),
-        "page": clean_page_report(page_report),
-    }
 
 
 def row(telemetry: dict, *, av_delay_ms: float | None) -> dict:

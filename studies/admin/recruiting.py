@@ -2,13 +2,13 @@
 
 from django.contrib import admin, messages
 
-from studies import recruiting
 from studies.errors import StudyError
 from studies.models import (
     Recruitment,
     RemoteAction,
 )
 from studies.recruiters.base import RecruiterError
+from studies.services import recruiting
 
 
 class RemoteActionInline(admin.TabularInline):

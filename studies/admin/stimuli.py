@@ -12,6 +12,7 @@ from studies.admin.jobs import BackgroundJobAdmin, JobForm
 from studies.admin.widgets import path_choice_fields, path_choice_fill, picked_path
 from studies.errors import StudyError
 from studies.models import Checkpoint, GenerationJob, GenerationTask
+from studies.services import generation_job_create
 from studies.tasks import generation_job_enqueue
 
 
@@ -133,8 +134,6 @@ class GenerationJobForm(JobForm):
         return self.cleaned_data["systems"].split()
 
     def create_job(self, data: dict):
-        from studies.stimuli.jobs import generation_job_create  # torch: not at start-up
-
         return generation_job_create(
             study=data["study"],
             systems=data["systems"],

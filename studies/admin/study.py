@@ -11,7 +11,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from studies import recruiting, selectors, services
+from studies import selectors, services
 from studies.designs import DESIGNS
 from studies.errors import StudyError, StudyNotReady
 from studies.models import (
@@ -21,6 +21,7 @@ from studies.models import (
     System,
 )
 from studies.recruiters.base import RecruiterError
+from studies.services import recruiting
 from studies.tasks import generation_job_enqueue
 
 
@@ -243,11 +244,7 @@ class StudyAdmin(admin.ModelAdmin):
     def generate_clips(self, request, queryset):
         for study in queryset:
             try:
-                from studies.stimuli.jobs import (
-                    generation_job_create,
-                )  # torch: not at start-up
-
-                job = generation_job_create(study=study)
+                job = services.generation_job_create(study=study)
             except StudyError as exc:
                 self.message_user(request, f"{study.title}: {exc.message}", messages.ERROR)
                 continue

@@ -1,5 +1,5 @@
 """Every write the platform makes, split by sub-domain: studies, sessions, answers, playback,
-screening. Views, admin actions and commands call these and hold no logic;
+screening, stimuli. Views, admin actions and commands call these and hold no logic;
 `from studies import services; services.X` finds every one.
 
 Each participant request is one transaction: an answer is stored whole or not at all, and a
@@ -31,6 +31,7 @@ from studies.services.sessions import (
     sessions_set_use,
     simulated_sessions_delete,
 )
+from studies.services.stimuli import generation_job_create
 from studies.services.studies import (
     criteria_add_defaults,
     study_create,
@@ -43,6 +44,7 @@ __all__ = [
     "MIN_SCREEN",
     "SCREENED_OUT_MESSAGE",
     "SKIP_AFTER_FAILURES",
+    "generation_job_create",
     "AnswerResult",
     "PlaybackState",
     "ScreeningResult",

@@ -6,7 +6,7 @@ from django.db.models import Q
 
 from studies.errors import StudyError, StudyNotOpen
 from studies.models import Session, Study, Trial
-from studies.selectors import study_closed_message
+from studies.selectors.sessions import study_closed_message
 
 
 def ensure_answerable(session: Session) -> None:

@@ -14,6 +14,7 @@ from studies.models import (
     Trial,
     Vote,
 )
+from studies.selectors.playback import trial_telemetry
 from studies.services._common import (
     ensure_answerable,
     session_complete,
@@ -95,8 +96,6 @@ def _store_votes(
         )
         for row in rows
     )
-    from studies.telemetry import trial_telemetry
-
     trial.telemetry = trial_telemetry(trial, player=study.player, page_report=telemetry)
     for slot, ms in zip(
         sorted(slots.values(), key=lambda s: s.position),

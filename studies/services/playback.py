@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from studies.errors import AnswerRejected, NotFound
 from studies.models import PlaybackEvent, Session, Trial, TrialSlot
+from studies.selectors.playback import trial_audible_ms
 from studies.services._common import (
     ensure_answerable,
     session_complete,
@@ -89,18 +90,6 @@ def playback_record(
             slot.save(update_fields=["played_to_end_at", "heard_from_ms", "heard_to_ms"])
     event.save()
     return playback_state(trial=trial, reason=reason)
-
-
-def trial_audible_ms(trial: Trial, *, shared_timeline: bool) -> dict[int, float]:
-    """Audible milliseconds per slot position from the trial's events (studies.listening)."""
-    from studies import listening
-
-    rows = (
-        PlaybackEvent.objects.filter(slot__trial=trial)
-        .order_by("id")
-        .values_list("slot__position", "kind", "client_ms", "media_time")
-    )
-    return listening.audible_ms(rows, shared_timeline=shared_timeline)
 
 
 def _judge_switching(trial: Trial, now: datetime) -> None:

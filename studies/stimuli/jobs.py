@@ -1,106 +1,20 @@
-"""Generation jobs, split into tasks that any number of workers share.
+"""Generation jobs, split into tasks that any number of workers share (the tasks' life:
+studies.stimuli.job_tasks).
 
-A job is planned into tasks: one system's clips for a batch of items (phase 1), and check
-material for batches of items (phase 2: made from the items' reference recordings, so it runs
-beside phase 1; a batch with an item that has none is made from its first clip, and waits until
-every phase-1 task is over). A task is claimed with one conditional update, so two workers never
-run the same one; it skips what exists, so a retried task makes nothing twice. The worker that
-finishes the last task closes the job and pads every item's versions to one size.
-
-`generation_job_run` runs all tasks on this machine, in this process or in a few that share them
-(generate_clips, the demo: studies.stimuli.local_workers); the huey tasks in
+A job is made by `services.generation_job_create` (its options checked, one active job per
+study). `generation_job_run` runs all tasks on this machine, in this process or in a few that
+share them (generate_clips, the demo: studies.stimuli.local_workers); the huey tasks in
 studies.tasks put them on the shared queue instead (Redis in production), where workers on other
 machines take them: they read items and write clips through the storage backend and fetch
 checkpoints by sha256 (studies.stimuli.checkpoints), so they need no shared filesystem.
 """
 
-import logging
-import os
-import shutil
-import socket
-import time
-from pathlib import Path
-
-from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Sum
-from django.utils import timezone
-
 from studies.errors import StudyError
-from studies.models import GenerationJob, GenerationTask, Item, Study, Trial
-from studies.stimuli import generation
-from studies.stimuli.background import JobCancelled, job_refuse_if_active
-from studies.stimuli.generation import StimulusFormat, failure
+from studies.models import GenerationJob
+from studies.stimuli.job_tasks import generation_job_start, generation_task_run
+from studies.stimuli.local_workers import job_run_in_processes
 
-log = logging.getLogger(__name__)
-
-# A clip task covers this many generation batches of one system (the checkpoint is loaded once
-# per task); a check task this many items.
-BATCHES_PER_TASK = 4
-CHECK_ITEMS_PER_TASK = 2
-# A task that fails unexpectedly (storage or database unreachable, a worker's GPU out of memory)
-# is run again up to this many times in all, on whichever worker takes it.
-MAX_ATTEMPTS = 3
-
-Status = GenerationJob.Status
-TaskStatus = GenerationTask.Status
-
-
-def generation_job_create(
-    *,
-    study: Study,
-    systems: list[str] | None = None,
-    device: str = "auto",
-    batch_size: int = 8,
-    force: bool = False,
-    checks: bool = True,
-) -> GenerationJob:
-    """A queued job, after checking its options (unknown systems, force on a study with trials,
-    systems without a checkpoint are errors now rather than in the worker). A study has one
-    active job at a time: another queued or running one is an error naming it."""
-    job_refuse_if_active(study.generation_jobs.all(), what="generation job")
-    keys = list(systems or [])
-    known = set(study.systems.values_list("key", flat=True))
-    unknown = sorted(set(keys) - known)
-    if unknown:
-        raise StudyError(
-            f"{study.slug} has no system {', '.join(unknown)} (it has {sorted(known)})"
-        )
-    if batch_size < 1:
-        raise StudyError("the batch size must be at least 1")
-    if force and Trial.objects.filter(item__study=study, session__simulated=False).exists():
-        raise StudyError(
-            f"{study.slug} already has trials: replacing its clips would change what earlier "
-            "raters heard; make a new study instead of using force"
-        )
-
-    chosen = study.systems.filter(key__in=keys) if keys else study.systems.all()
-    # A system needs a checkpoint only where it has clips to make (uploaded clips need none;
-    # reference and anchor clips are made from the items' recordings).
-    missing = [
-        s.key
-        for s in chosen
-        if s.checkpoint_id is None
-        and s.role == "generated"
-        and (force or Item.objects.filter(study=study).exclude(clips__system=s).exists())
-    ]
-    if missing:
-        raise StudyError(
-            f"systems without a registered checkpoint: {', '.join(missing)} "
-            "(register one in the admin, or `manage.py register_checkpoint`)"
-        )
-    if force:  # dry runs heard the old clips: they go with them, and never block a rerun
-        from studies.services import simulated_sessions_delete
-
-        simulated_sessions_delete(study=study)
-    return GenerationJob.objects.create(
-        study=study,
-        systems=keys,
-        device=device,
-        batch_size=batch_size,
-        force=force,
-        checks=checks,
-    )
+__all__ = ["generation_job_run", "generation_job_start", "generation_task_run"]
 
 
 def generation_job_run(*, job: GenerationJob, progress=None, workers: int = 1) -> GenerationJob:
@@ -112,8 +26,6 @@ def generation_job_run(*, job: GenerationJob, progress=None, workers: int = 1) -
         raise StudyError("the number of workers must be at least 1")
     tasks = generation_job_start(job=job)
     if workers > 1 and tasks:
-        from studies.stimuli.local_workers import job_run_in_processes
-
         job_run_in_processes(job=job, workers=workers, progress=progress)
         job.refresh_from_db()
         return job
@@ -124,191 +36,3 @@ def generation_job_run(*, job: GenerationJob, progress=None, workers: int = 1) -
         tasks = following
     job.refresh_from_db()
     return job
-
-
-def generation_job_start(*, job: GenerationJob) -> list[GenerationTask]:
-    """Mark a queued job running and plan its tasks; returns those that can run now. A job
-    that is not queued (cancelled, or started already) is left alone."""
-    if not GenerationJob.objects.filter(pk=job.pk, status=Status.QUEUED).exists():
-        job.refresh_from_db()
-        return []
-    study = job.study
-    # One job at a time per study: an older job still marked running was killed midway.
-    GenerationJob.objects.filter(study=study, status=Status.RUNNING).exclude(pk=job.pk).update(
-        status=Status.INTERRUPTED, finished_at=timezone.now()
-    )
-    systems = list(study.systems.select_related("checkpoint").order_by("id"))
-    if job.systems:
-        systems = [s for s in systems if s.key in job.systems]
-    items = list(study.items.order_by("id"))
-    tasks = []
-    for system in systems:
-        todo = [i for i in items if job.force or not generation.has_clip(i, system)]
-        groups: dict[tuple, list[Item]] = {}
-        for item in todo:
-            groups.setdefault((item.fps, item.layout), []).append(item)
-        size = job.batch_size * BATCHES_PER_TASK
-        for group in groups.values():
-            for start in range(0, len(group), size):
-                chunk = [i.pk for i in group[start : start + size]]
-                tasks.append(GenerationTask(job=job, system=system, item_ids=chunk))
-    check_todo = [i for i in items if job.checks and (job.force or not generation.has_checks(i))]
-    has_clip_tasks = bool(tasks)
-    for start in range(0, len(check_todo), CHECK_ITEMS_PER_TASK):
-        chunk = check_todo[start : start + CHECK_ITEMS_PER_TASK]
-        # Check material is made from an item's reference recording, or else from its first
-        # clip: only a batch with an item that has no recording waits for phase 1.
-        waits = has_clip_tasks and any(not item.reference_audio for item in chunk)
-        tasks.append(
-            GenerationTask(
-                job=job,
-                phase=GenerationTask.CHECKS,
-                item_ids=[item.pk for item in chunk],
-                status=TaskStatus.WAITING if waits else TaskStatus.QUEUED,
-            )
-        )
-    with transaction.atomic():
-        job.tasks.all().delete()
-        GenerationTask.objects.bulk_create(tasks)
-        job.status, job.started_at, job.finished_at = Status.RUNNING, timezone.now(), None
-        job.total = sum(len(t.item_ids) for t in tasks)
-        job.done = job.failed = 0
-        job.errors, job.message = [], ""
-        job.save()
-    if not tasks:
-        _job_close(job)
-        return []
-    return list(job.tasks.filter(status=TaskStatus.QUEUED).order_by("phase", "id"))
-
-
-def _worker_name(pid: int | None = None) -> str:
-    """How a task records the process that claimed it (this one unless `pid` is given)."""
-    return f"{socket.gethostname()}:{pid or os.getpid()}"[:200]
-
-
-def generation_task_run(
-    *, task: GenerationTask, progress=None, retry: bool = False
-) -> list[GenerationTask]:
-    """Run one task if nobody has (a claimed or finished task is left alone). Returns the tasks
-    that became runnable (phase 2 once phase 1 is over) for the caller to run or queue.
-
-    With `retry` (a queue worker), an unexpected error puts the task back and is raised so the
-    queue runs it again, up to MAX_ATTEMPTS; otherwise, and on the last attempt, the task's
-    remaining items are recorded as failed and the job goes on."""
-    claimed = GenerationTask.objects.filter(pk=task.pk, status=TaskStatus.QUEUED).update(
-        status=TaskStatus.RUNNING,
-        attempts=F("attempts") + 1,
-        worker=_worker_name(),
-        started_at=timezone.now(),
-        done=0,
-        failed=0,
-        errors=[],
-    )
-    if not claimed:
-        return []
-    task = GenerationTask.objects.select_related("job__study", "system__checkpoint").get(pk=task.pk)
-    job = task.job
-    if job.status != Status.RUNNING:
-        over = TaskStatus.CANCELLED if job.status == Status.CANCELLED else TaskStatus.FAILED
-        _task_end(task, over, f"the job is {job.status}")
-        return []
-    work = Path(settings.MEDIA_ROOT) / "work" / f"job-{job.pk}-task-{task.pk}-{os.getpid()}"
-    run = generation._Run(
-        job=job,
-        task=task,
-        fmt=StimulusFormat.from_settings(),
-        work=work,
-        progress=progress,
-        after_advance=lambda: _job_totals(job),
-    )
-    items = list(Item.objects.filter(pk__in=task.item_ids).order_by("id"))
-    started = time.monotonic()
-    try:
-        if task.phase == GenerationTask.CLIPS:
-            generation.clips_make(run, task.system, items)
-        else:
-            generation.checks_make(run, items)
-    except JobCancelled:  # between two clips: what is made is kept
-        _task_end(task, TaskStatus.CANCELLED, "stopped: the job was cancelled")
-        return []
-    except Exception as exc:
-        message = f"{type(exc).__name__}: {exc}"
-        if retry and task.attempts < MAX_ATTEMPTS:
-            log.warning("generation task %s, attempt %s: %s", task.pk, task.attempts, message)
-            _task_end(task, TaskStatus.QUEUED, message)
-            raise
-        _task_give_up(task, failure(None, task.system, exc), message)
-    except BaseException:  # killed: the job is over; the next job makes what is missing
-        _task_end(task, TaskStatus.FAILED, "interrupted")
-        _job_interrupt(job)
-        raise
-    else:
-        _task_end(task, TaskStatus.DONE, f"{time.monotonic() - started:.1f} s")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return _job_advance(job)
-
-
-def _task_give_up(task: GenerationTask, error: dict, message: str) -> None:
-    """The task's last attempt failed: the items it had not finished count as failed."""
-    task.failed += len(task.item_ids) - task.done - task.failed
-    task.errors = [*task.errors, error]
-    _task_end(task, TaskStatus.FAILED, message)
-
-
-def _job_interrupt(job: GenerationJob) -> None:
-    GenerationJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(
-        status=Status.INTERRUPTED, finished_at=timezone.now()
-    )
-
-
-def _task_end(task: GenerationTask, status: str, message: str) -> None:
-    task.status, task.message = status, message[:2000]
-    task.finished_at = timezone.now() if status != TaskStatus.QUEUED else None
-    task.save(update_fields=["status", "message", "finished_at", "done", "failed", "errors"])
-    _job_totals(task.job)
-
-
-def _job_totals(job: GenerationJob) -> None:
-    """The job's progress is the sum of its tasks' (each task counts only its own clips)."""
-    sums = job.tasks.aggregate(done=Sum("done"), failed=Sum("failed"))
-    errors = [e for t in job.tasks.order_by("phase", "id").only("errors") for e in t.errors]
-    job.done, job.failed, job.errors = sums["done"] or 0, sums["failed"] or 0, errors
-    GenerationJob.objects.filter(pk=job.pk).update(
-        done=job.done, failed=job.failed, errors=errors, updated_at=timezone.now()
-    )
-
-
-def _job_advance(job: GenerationJob) -> list[GenerationTask]:
-    """After a task: release phase 2 when phase 1 is over; close the job when all are."""
-    with transaction.atomic():
-        locked = GenerationJob.objects.select_for_update().get(pk=job.pk)
-        if locked.status != Status.RUNNING:
-            return []
-        if locked.tasks.filter(status__in=[TaskStatus.QUEUED, TaskStatus.RUNNING]).exists():
-            return []
-        waiting = list(locked.tasks.filter(status=TaskStatus.WAITING))
-        if waiting:
-            locked.tasks.filter(status=TaskStatus.WAITING).update(status=TaskStatus.QUEUED)
-            return list(locked.tasks.filter(pk__in=[t.pk for t in waiting]).order_by("id"))
-    _job_close(job)
-    return []
-
-
-def _job_close(job: GenerationJob) -> None:
-    with transaction.atomic():
-        locked = GenerationJob.objects.select_for_update().get(pk=job.pk)
-        if locked.status != Status.RUNNING:
-            return
-        _job_totals(locked)
-        locked.status = Status.DONE_WITH_ERRORS if locked.failed else Status.DONE
-        locked.finished_at = timezone.now()
-        seconds = (locked.finished_at - locked.started_at).total_seconds()
-        locked.message = (
-            f"{locked.done} made, {locked.failed} failed of {locked.total} in {seconds:.1f} s"
-        )
-        locked.save()
-    # Only the worker that closed the job gets here: pad every item's versions to one size.
-    for item in job.study.items.order_by("id"):
-        generation.equalize(item)
-    job.refresh_from_db()

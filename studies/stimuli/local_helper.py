@@ -20,7 +20,7 @@ def main(job_pk: int, snapshot: dict, threads: int, settings_module: str | None)
     from django.db import connection
 
     from studies.models import GenerationJob
-    from studies.stimuli.local_workers import job_work
+    from studies.stimuli.job_tasks import job_work
 
     torch.set_num_threads(threads)
     try:

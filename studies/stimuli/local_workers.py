@@ -16,26 +16,24 @@ import logging
 import multiprocessing
 import os
 import pickle
-import time
 from contextlib import contextmanager
 
 from django.conf import settings
 
 from studies.models import GenerationJob, GenerationTask
 from studies.stimuli import local_helper
-from studies.stimuli.jobs import (
+from studies.stimuli.job_tasks import (
     MAX_ATTEMPTS,
-    _job_advance,
-    _job_interrupt,
-    _task_end,
-    _task_give_up,
-    _worker_name,
-    generation_task_run,
+    job_advance,
+    job_interrupt,
+    job_work,
+    task_end,
+    task_give_up,
+    worker_name,
 )
 
 log = logging.getLogger(__name__)
 
-POLL_S = 0.5
 # A helper winds down by itself once nothing is left; this is how long the end waits for it.
 HELPER_EXIT_S = 60.0
 
@@ -48,33 +46,6 @@ def cpu_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
-
-
-def job_work(*, job: GenerationJob, progress=None, watch=None) -> None:
-    """Run the job's queued tasks one at a time until the job is over or nothing is left to
-    run; while other processes still hold tasks (or check tasks wait for them), wait for them.
-    `watch` is called while waiting (the parent's check on its helpers)."""
-    reported = None
-
-    def report(current: GenerationJob) -> None:  # each state once, whoever made it
-        nonlocal reported
-        if progress is not None and (current.done, current.failed) != reported:
-            reported = (current.done, current.failed)
-            progress(current)
-
-    while True:
-        task = job.tasks.filter(status=TaskStatus.QUEUED).order_by("phase", "id").first()
-        if task is not None:
-            generation_task_run(task=task, progress=report)  # what it releases is queued
-            continue
-        job.refresh_from_db()
-        report(job)
-        busy = job.tasks.filter(status__in=[TaskStatus.RUNNING, TaskStatus.WAITING]).exists()
-        if job.status != Status.RUNNING or not busy:
-            return
-        if watch is not None:
-            watch()
-        time.sleep(POLL_S)
 
 
 def job_run_in_processes(*, job: GenerationJob, workers: int, progress=None) -> None:
@@ -143,16 +114,16 @@ def _reclaim_from_dead(job: GenerationJob, helpers: list) -> None:
     for process in helpers:
         if process.is_alive() or process.exitcode is None:
             continue
-        held = job.tasks.filter(status=TaskStatus.RUNNING, worker=_worker_name(process.pid))
+        held = job.tasks.filter(status=TaskStatus.RUNNING, worker=worker_name(process.pid))
         for task in held:
             why = f"the helper process {process.pid} died (exit code {process.exitcode})"
             log.warning("generation job %s, task %s: %s", job.pk, task.pk, why)
             if task.attempts < MAX_ATTEMPTS:
-                _task_end(task, TaskStatus.QUEUED, why)
+                task_end(task, TaskStatus.QUEUED, why)
             else:
                 system = task.system.key if task.system else ""
-                _task_give_up(task, {"item": "", "system": system, "error": why}, why)
-                _job_advance(job)
+                task_give_up(task, {"item": "", "system": system, "error": why}, why)
+                job_advance(job)
 
 
 def _stop(job: GenerationJob, helpers: list) -> None:
@@ -163,4 +134,4 @@ def _stop(job: GenerationJob, helpers: list) -> None:
             process.terminate()
     for process in helpers:
         process.join(5)
-    _job_interrupt(job)
+    job_interrupt(job)

@@ -15,7 +15,7 @@ from huey.contrib.djhuey import HUEY
 from huey.storage import SqliteStorage
 
 from studies.models import BackgroundJob, Checkpoint, Clip, GenerationJob, Item, TrainingRun
-from studies.rater_simulation import simulate_raters
+from studies.services.rater_simulation import simulate_raters
 from tests.browser.conftest import needs_chromium
 from tests.factories import SYSTEM_KEYS, make_study
 from tests.studies.stimuli.conftest import make_generation_study

@@ -4,7 +4,7 @@ import pytest
 
 from studies.dashboard import STOPPING_NOTE, study_dashboard
 from studies.models import Session
-from studies.rater_simulation import simulate_raters
+from studies.services.rater_simulation import simulate_raters
 from tests.factories import SYSTEM_KEYS, make_study
 
 pytestmark = [pytest.mark.django_db, pytest.mark.media]

@@ -16,7 +16,7 @@ from studies.errors import StudyError
 from studies.models import Recruitment, Session, Trial, Vote
 from studies.recruiters.base import Recruiter, Submission
 from studies.recruiters.prolific import Prolific
-from studies.recruiting import study_sync
+from studies.services.recruiting import study_sync
 from studies.tasks import sync_submissions_task
 from tests.factories import CLIP_S, make_study, play_all, start_session
 
@@ -195,7 +195,7 @@ def test_the_worker_task_syncs_every_live_study_and_survives_a_failing_platform(
 
         raise RecruiterError("Prolific GET /submissions/: HTTP 401")
 
-    monkeypatch.setattr("studies.recruiting.study_sync", fake_sync)
+    monkeypatch.setattr("studies.services.recruiting.study_sync", fake_sync)
     result = sync_submissions_task.call_local()
     assert seen == ["periodic"] and "401" in result["periodic"]["error"]
     # The periodic schedule is the setting's.
@@ -213,7 +213,7 @@ def test_sync_submissions_command_marks_returned_sessions(monkeypatch, capsys):
     platform.take_place("P1")
     start_session(study, external_id="P1", source="prolific")
     platform.withdraw("P1", "RETURNED")
-    monkeypatch.setattr("studies.recruiting.recruiter_for", lambda recruitment: platform)
+    monkeypatch.setattr("studies.services.recruiting.recruiter_for", lambda recruitment: platform)
     call_command("sync_submissions", study.slug)
     out = capsys.readouterr().out
     assert "1 sessions newly marked abandoned" in out

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from studies import allocation, selectors
 from studies.models import Session, Vote
-from studies.rater_simulation import simulate_raters
+from studies.services.rater_simulation import simulate_raters
 from tests.factories import make_study, start_session
 
 pytestmark = [pytest.mark.django_db, pytest.mark.media]

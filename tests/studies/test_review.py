@@ -4,9 +4,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from studies import recruiting
 from studies.errors import StudyError
 from studies.models import Recruitment, RemoteAction, Session
+from studies.services import recruiting
 from tests.factories import complete_session, make_study, start_session
 
 pytestmark = [pytest.mark.django_db, pytest.mark.media, pytest.mark.postgres]

@@ -2,7 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from studies.errors import StudyError
 from studies.management.commands._shared import get_study
-from studies.stimuli.jobs import generation_job_create, generation_job_run
+from studies.services import generation_job_create
+from studies.stimuli.jobs import generation_job_run
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from studies.errors import StudyError
 from studies.management.commands._shared import get_study, table
 from studies.recruiters.base import RecruiterError
 from studies.recruiters.ledger import UnknownOutcome
-from studies.recruiting import study_pay_bonuses
+from studies.services.recruiting import study_pay_bonuses
 
 
 class Command(BaseCommand):

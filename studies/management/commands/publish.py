@@ -7,7 +7,7 @@ from studies.errors import StudyError
 from studies.management.commands._shared import get_study
 from studies.models import Recruitment
 from studies.recruiters.base import RecruiterError
-from studies.recruiting import recruitment_publish, study_public_url
+from studies.services.recruiting import recruitment_publish, study_public_url
 
 
 def _cents(value: str) -> int:

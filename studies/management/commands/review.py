@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from studies.errors import StudyError
 from studies.management.commands._shared import get_study, table
 from studies.recruiters.base import RecruiterError
-from studies.recruiting import study_review, study_top_up
+from studies.services.recruiting import study_review, study_top_up
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from studies.analysis.simulate import parse_preferences, parse_scores
 from studies.designs import design_of
 from studies.management.commands._shared import get_study
 from studies.models import Study
-from studies.rater_simulation import simulate_raters
+from studies.services.rater_simulation import simulate_raters
 
 
 class Command(BaseCommand):

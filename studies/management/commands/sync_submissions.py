@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from studies.management.commands._shared import get_study, table
 from studies.recruiters.base import RecruiterError
-from studies.recruiting import study_review, study_sync
+from studies.services.recruiting import study_review, study_sync
 
 
 class Command(BaseCommand):

@@ -5,7 +5,6 @@ import pytest
 import responses
 from botocore.stub import Stubber
 
-from studies import recruiting
 from studies.errors import StudyError
 from studies.models import Recruitment, RemoteAction, Study
 from studies.recruiters import ledger
@@ -13,6 +12,7 @@ from studies.recruiters.base import Submission
 from studies.recruiters.local import Local
 from studies.recruiters.mturk import MTurk
 from studies.recruiters.prolific import API, Prolific
+from studies.services import recruiting
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 

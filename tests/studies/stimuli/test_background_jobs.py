@@ -21,10 +21,11 @@ from studies.models import (
     ItemImport,
     TrainingRun,
 )
+from studies.services import generation_job_create
 from studies.stimuli import items
 from studies.stimuli.background import job_cancel, job_progress
 from studies.stimuli.items import item_import_create, item_import_run
-from studies.stimuli.jobs import generation_job_create, generation_job_run
+from studies.stimuli.jobs import generation_job_run
 from studies.stimuli.training import training_run_create, training_run_run
 from tests.studies.stimuli.conftest import KEYS, make_generation_study
 
@@ -79,7 +80,7 @@ def test_the_job_page_reports_per_system_progress_and_cancels_by_post(
     # An item without a recording: its check material waits for its clip (shown as waiting).
     study.items.filter(pk=study.items.order_by("id")[0].pk).update(reference_audio="")
     job = generation_job_create(study=study, device="cpu", systems=[KEYS["gan"]])
-    from studies.stimuli.jobs import generation_job_start
+    from studies.stimuli.job_tasks import generation_job_start
 
     generation_job_start(job=job)  # planned, as a worker does, but nothing run yet
     status = admin_client.get(f"/admin/studies/generationjob/{job.pk}/status/").json()

@@ -13,8 +13,9 @@ from foley_models.render.audio_io import read_wav
 from studies import services
 from studies.errors import StudyError
 from studies.models import CheckClip, CheckKind, Clip, GenerationJob
+from studies.services import generation_job_create
 from studies.stimuli import generation
-from studies.stimuli.jobs import generation_job_create, generation_job_run
+from studies.stimuli.jobs import generation_job_run
 from tests.studies.stimuli.conftest import KEYS, SYSTEMS, make_generation_study
 
 pytestmark = [pytest.mark.django_db, pytest.mark.media]
@@ -230,7 +231,7 @@ def test_check_material_for_uploaded_clips_comes_from_the_items_own_soundtrack(
 
 def test_dry_runs_never_block_regeneration(stimuli_dataset, debug_checkpoints, media):
     from studies.models import Session
-    from studies.rater_simulation import simulate_raters
+    from studies.services.rater_simulation import simulate_raters
 
     study = make_generation_study(stimuli_dataset, debug_checkpoints, slug="dryforce")
     _launchable_with_gan_clips(study)

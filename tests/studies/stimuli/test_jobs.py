@@ -13,8 +13,9 @@ from huey.contrib.djhuey import HUEY
 from huey.storage import RedisStorage
 
 from studies.models import CheckClip, Checkpoint, Clip, GenerationJob, GenerationTask
+from studies.services import generation_job_create
 from studies.stimuli import generation
-from studies.stimuli.jobs import generation_job_create, generation_job_start, generation_task_run
+from studies.stimuli.job_tasks import generation_job_start, generation_task_run
 from studies.tasks import generation_job_enqueue
 from tests.studies.stimuli.conftest import KEYS, make_generation_study
 

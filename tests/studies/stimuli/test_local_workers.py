@@ -10,13 +10,10 @@ import time
 import pytest
 
 from studies.models import CheckClip, Clip, GenerationJob, GenerationTask
+from studies.services import generation_job_create
 from studies.stimuli import generation, local_workers
-from studies.stimuli.jobs import (
-    _worker_name,
-    generation_job_create,
-    generation_job_run,
-    generation_job_start,
-)
+from studies.stimuli.job_tasks import generation_job_start, worker_name
+from studies.stimuli.jobs import generation_job_run
 from tests.studies.stimuli.conftest import KEYS, make_generation_study
 
 pytestmark = pytest.mark.media
@@ -86,7 +83,7 @@ class _Dead:
 
     def claim(self, task: GenerationTask, attempts: int) -> None:
         GenerationTask.objects.filter(pk=task.pk).update(
-            status="running", worker=_worker_name(self.process.pid), attempts=attempts
+            status="running", worker=worker_name(self.process.pid), attempts=attempts
         )
 
 

@@ -8,8 +8,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from studies.models import Clip
-from studies.rater_simulation import simulate_raters
-from studies.stimuli.jobs import generation_job_create, generation_job_run
+from studies.services import generation_job_create
+from studies.services.rater_simulation import simulate_raters
+from studies.stimuli.jobs import generation_job_run
 from tests.studies.stimuli.conftest import KEYS, make_generation_study
 
 pytestmark = [pytest.mark.django_db, pytest.mark.media]

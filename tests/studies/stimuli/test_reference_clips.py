@@ -8,10 +8,11 @@ from foley_models.render import ffmpeg, loudness
 from foley_models.render.audio_io import read_wav
 from studies import services
 from studies.models import Clip, GenerationJob, System
+from studies.services import generation_job_create
 from studies.stimuli import generation
 from studies.stimuli.checkpoints import checkpoint_register
 from studies.stimuli.items import items_import
-from studies.stimuli.jobs import generation_job_create, generation_job_run
+from studies.stimuli.jobs import generation_job_run
 from studies.stimuli.sizes import item_version_sizes
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from studies.errors import StudyError
-from studies.models import Recruitment, RemoteAction, Study
+from studies.models import Recruitment, RemoteAction, Session, Study
 from studies.recruiters import ledger
 from studies.recruiters.base import Recruiter, Submission
 from studies.recruiters.local import Local
@@ -16,6 +16,7 @@ from studies.selectors import (
     study_session_rows,
     study_vote_rows,
 )
+from studies.services.sessions import session_abandon
 
 
 def recruiter_for(recruitment: Recruitment) -> Recruiter:
@@ -185,9 +186,6 @@ def study_sync(*, study: Study, adapters: dict | None = None) -> dict:
     returned the study or timed out as abandoned (services.session_abandon): their votes are not
     used and their items go back to allocation at once. The platforms re-open those places
     themselves. Run by the worker every SYNC_SUBMISSIONS_EVERY_MINUTES (studies.tasks)."""
-    from studies.models import Session
-    from studies.services import session_abandon
-
     counts = {"submissions": 0, "abandoned": 0, "newly_abandoned": 0}
     for recruitment in study.recruitments.exclude(remote_id=""):
         adapter = (adapters or {}).get(recruitment.recruiter) or recruiter_for(recruitment)

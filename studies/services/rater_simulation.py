@@ -15,10 +15,12 @@ from datetime import timedelta
 import numpy as np
 from django.utils import timezone
 
-from studies import services
 from studies.analysis.simulate import choice_probabilities
 from studies.designs import design_of
 from studies.models import CHECK_CRITERION_KEY, Study
+from studies.services.answers import trial_answer
+from studies.services.playback import playback_record
+from studies.services.sessions import session_consent, session_current_trial, session_start
 
 
 def simulate_raters(
@@ -53,17 +55,17 @@ def simulate_raters(
     clock = timezone.now()
     for n in range(participants):
         effects = {k: rng.normal(0, participant_sd) for k in keys}
-        session = services.session_start(
+        session = session_start(
             study=study, source="local", external_id=f"sim-{seed}-{n}", simulated=True
         )
-        services.session_consent(session=session)
+        session_consent(session=session)
         while True:
-            trial = services.session_current_trial(session=session, now=clock)
+            trial = session_current_trial(session=session, now=clock)
             if trial is None:
                 break
             slots = list(trial.slots.select_related("system").order_by("position"))
             for slot in slots:
-                services.playback_record(
+                playback_record(
                     session=session,
                     trial_index=trial.index,
                     position=slot.position,
@@ -71,7 +73,7 @@ def simulate_raters(
                     now=clock,
                 )
                 clock += timedelta(seconds=slot.duration_s + 0.2)
-                services.playback_record(
+                playback_record(
                     session=session,
                     trial_index=trial.index,
                     position=slot.position,
@@ -103,9 +105,7 @@ def simulate_raters(
                 values[0] += position_bias
                 p = choice_probabilities(values)
                 choices[key] = int(rng.choice(len(slots), p=p))
-            services.trial_answer(
-                session=session, trial_index=trial.index, choices=choices, now=clock
-            )
+            trial_answer(session=session, trial_index=trial.index, choices=choices, now=clock)
             answered += 1
         if progress:
             progress(n + 1, participants)
