@@ -22,6 +22,8 @@ FIXTURE_MARKERS = {
     "nginx": "server",
     # a real browser
     "page": "browser",
+    "desktop": "browser",
+    "open_browser": "browser",
     # the project's train command
     "debug_checkpoints": "training",
 }

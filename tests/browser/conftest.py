@@ -1,4 +1,5 @@
-"""Chromium (Debian's, never a downloaded one) driven by Playwright, and the app's fixtures."""
+"""The browsers (Debian's, never downloaded ones; tests/browser/engines.py), a desktop with
+sound for them, and the app's fixtures."""
 
 import os
 import shutil
@@ -42,3 +43,40 @@ def page():
         context.close()
         browser.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture(scope="session")
+def desktop():
+    """One Xvfb screen and PulseAudio null sink per test process (tests/browser/engines.py)."""
+    from tests.browser.engines import Desktop
+
+    screen = Desktop()
+    yield screen
+    screen.close()
+
+
+@pytest.fixture(params=["chromium", "webkit", "firefox"])
+def engine(request):
+    """Each engine in turn; skipped where it is not installed."""
+    from tests.browser.engines import missing
+
+    why = missing(request.param)
+    if why:
+        pytest.skip(why)
+    return request.param
+
+
+@pytest.fixture
+def open_browser(desktop):
+    """open_browser(engine, many_videos=...) -> a Rater, closed after the test."""
+    from tests.browser.engines import open_rater
+
+    opened = []
+
+    def make(engine, **options):
+        opened.append(open_rater(engine, desktop, **options))
+        return opened[-1]
+
+    yield make
+    for browser in opened:
+        browser.close()

@@ -9,7 +9,12 @@ from studies.models import Session
 from tests.browser.conftest import needs_chromium
 from tests.factories import make_study
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), needs_chromium]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.timing,
+    pytest.mark.django_db(transaction=True),
+    needs_chromium,
+]
 
 # The simulated rater: taps (Space) when the square turns dark, and when a beep reaches it.
 RATER = """() => {

@@ -13,7 +13,12 @@ from studies.models import PlaybackEvent, Session, Trial, TrialSlot, Vote
 from tests.browser.conftest import needs_chromium
 from tests.factories import make_study
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), needs_chromium]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.timing,
+    pytest.mark.django_db(transaction=True),
+    needs_chromium,
+]
 
 SHOTS = os.environ.get("SCREENSHOT_DIR")
 

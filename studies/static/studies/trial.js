@@ -51,10 +51,14 @@
     });
     const video = section.querySelector("video");
     video.playbackRate = 1;
-    // The page's own rewind: WebKit and Firefox fire its `seeking` after `playing` (and play()
-    // after `ended` rewinds by itself), so it is marked here and never reported as the rater's.
-    section.dataset.rewinding = "1";
-    video.currentTime = 0;
+    // The page's own rewind, only where there is something to rewind (a fresh video is at 0):
+    // WebKit and Firefox fire its `seeking` (Firefox a `waiting` too) after `playing`, and
+    // play() after `ended` rewinds by itself, so it is marked here and never reported as the
+    // rater's seek or a stall.
+    if (video.currentTime > 0 || video.ended) {
+      section.dataset.rewinding = "1";
+      video.currentTime = 0;
+    }
     const started = video.play();
     if (started && started.catch) {
       started.catch(() => setStatus(section, "could not start: press play again"));
@@ -91,7 +95,8 @@
       setStatus(section, "playing…");
     });
     video.addEventListener("waiting", () => {
-      if (!playing) return; // start-up, before the first frame: not a stall
+      // Start-up before the first frame, or the page's own rewind loading: not a stall.
+      if (!playing || section.dataset.rewinding === "1") return;
       stalledAt = performance.now();
       setStatus(section, "buffering…");
       post(slot, "stall", video);
