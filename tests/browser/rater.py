@@ -6,6 +6,7 @@ completion code. Only trusted clicks and key presses act on the page; scripts on
 except the latency check's tapper (it taps on what the page plays, as a rater taps on what
 they see and hear) and the sliders (moved by key presses)."""
 
+import time
 from dataclasses import dataclass, field
 
 # The latency check's tapper: taps (Space) when the square turns dark, and when a beep
@@ -71,7 +72,7 @@ class Run:
     pages: list[str] = field(default_factory=list)
     replays: int = 0  # plays that were not credited and had to be repeated (target 0)
     code: str | None = None
-    telemetry: list[dict] = field(default_factory=list)
+    telemetry: list[dict] = field(default_factory=list)  # per trial: the page's samples
 
 
 def page_kind(rater, timeout: float = 20.0) -> str:
@@ -104,6 +105,8 @@ def complete_session(rater, url: str, *, screening_answers=None, answer=None, ma
             rater.click("#screening button[name=continue]")
         else:
             run.replays += listen_separate(rater) if kind == "separate" else listen_switch(rater)
+            # The page's own figures (sync offsets and switching gaps of the switching player).
+            run.telemetry.append(rater.call("() => window.foleyAnswers.samples || {}"))
             (answer or answer_trial)(rater)
             rater.wait("() => !document.getElementById('submit').disabled", what="submit enabled")
             rater.click("#submit")
@@ -180,6 +183,14 @@ def listen_switch(rater) -> int:
             ):  # fmt: skip
                 break
             replays += 1
+    # Then compare, as raters do: play once more, switching to the next version every 0.4 s.
+    rater.click("#play-pause")
+    rater.wait("() => window.foleySwitchPlayer.state().playing", what="playing again")
+    k = 0
+    while rater.call("() => window.foleySwitchPlayer.state().playing"):
+        k += 1
+        rater.press(str(1 + k % n))
+        time.sleep(0.4)
     return replays
 
 

@@ -4,6 +4,9 @@ every trial (check trials among them), the completion code; no honest play is re
 server stored is what they did, and with the switching player every version's sound reached the
 sound card (the PulseAudio sink's monitor, recorded)."""
 
+import json
+import os
+
 import numpy as np
 import pytest
 
@@ -66,6 +69,20 @@ def test_an_honest_rater_finishes(live_server, desktop, open_browser, engine, de
                                screening_answers=_answers)  # fmt: skip
         sound = heard()
     session = Session.objects.get()
+    report = os.environ.get("CROSS_BROWSER_OUT")  # benchmarks/cross_browser.py
+    if report:
+        row = {
+            "engine": engine,
+            "version": rater.version,
+            "design": design,
+            "completed": session.status == Session.Status.COMPLETED,
+            "replays": run.replays,
+            "refused": PlaybackEvent.objects.filter(kind="ended", accepted=False).count(),
+            **{k: [v for t in run.telemetry for v in t.get(k, [])]
+               for k in ("sync_offsets_ms", "switch_gaps_ms")},
+        }  # fmt: skip
+        with open(report, "a") as out:
+            out.write(json.dumps(row) + "\n")
     assert session.status == Session.Status.COMPLETED, (session.status, session.screening)
     assert run.code == session.completion_code
     assert run.replays == 0, f"{engine}: {run.replays} honest plays refused"
