@@ -32,6 +32,7 @@ register_converter(TrialIndexConverter, "index")
 app_name = "studies"
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("s/<slug:slug>/", views.arrive, name="arrive"),
     path("s/<slug:slug>/p/<token:token>/", views.session_page, name="session"),
     path("s/<slug:slug>/p/<token:token>/consent", views.consent, name="consent"),

@@ -128,6 +128,12 @@ def _session_url(session: Session) -> str:
     return reverse("studies:session", args=[session.study.slug, session.token])
 
 
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """`/`: what this site is, for someone who typed its address; it names no study."""
+    return render(request, "studies/home.html")
+
+
 @frameable
 @require_http_methods(["GET", "POST"])
 @limit_body

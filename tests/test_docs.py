@@ -109,7 +109,7 @@ def test_the_endpoints_page_lists_every_participant_and_staff_route():
     routes = {r for r in routes if not r.startswith("/admin/")}
     assert len(routes) >= 10
     page = _page("reference/http-endpoints.md")
-    documented = {re.sub(r"<token>", "<t>", r) for r in re.findall(r"\| `(/[^`]+)` \|", page)}
+    documented = {re.sub(r"<token>", "<t>", r) for r in re.findall(r"\| `(/[^`]*)` \|", page)}
     normalised = {re.sub(r"<\w*token>", "<t>", r) for r in routes}
     assert sorted(normalised - documented) == []
 

@@ -41,6 +41,15 @@ def _answers(study, slot="A"):
 # --- arrival ---------------------------------------------------------------------------------
 
 
+def test_the_site_root_says_what_it_is_and_names_no_study(client, study):
+    response = client.get("/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Listening studies" in body and "/s/" in body
+    assert study.slug not in body and study.title not in body
+    assert client.post("/").status_code == 405
+
+
 def test_arrival_without_identity_shows_the_code_page(client, study):
     response = client.get(f"/s/{study.slug}/")
     assert response.status_code == 200
