@@ -7,6 +7,7 @@ import pytest
 
 from studies.models import Session
 from tests.browser.conftest import needs_chromium
+from tests.browser.rater import TAPPER
 from tests.factories import make_study
 
 pytestmark = [
@@ -16,43 +17,8 @@ pytestmark = [
     needs_chromium,
 ]
 
-# The simulated rater: taps (Space) when the square turns dark, and when a beep reaches it.
-RATER = """() => {
-  const tapNow = () => document.dispatchEvent(new KeyboardEvent("keydown", { key: " " }));
-  const flash = document.getElementById("latency-flash");
-  new MutationObserver(() => { if (flash.classList.contains("on")) tapNow(); })
-    .observe(flash, { attributes: true });
-  let attached = null;
-  const watch = () => {
-    const lc = window.foleyLatencyCheck;
-    if (lc && lc.output !== attached) {
-      attached = lc.output;
-      const an = lc.ctx.createAnalyser();
-      an.fftSize = 1024;
-      lc.output.connect(an);
-      const buf = new Float32Array(an.fftSize);
-      let sounding = false;
-      const poll = () => {
-        if (attached !== lc.output) return;
-        an.getFloatTimeDomainData(buf);
-        let idx = -1;
-        for (let i = 0; i < buf.length; i++) { if (Math.abs(buf[i]) > 0.05) { idx = i; break; } }
-        if (idx >= 0 && !sounding) {
-          sounding = true;
-          const device = ((lc.ctx.outputLatency || 0) + (lc.ctx.baseLatency || 0)) * 1000;
-          const onset = performance.now() - ((buf.length - idx) / lc.ctx.sampleRate) * 1000;
-          window.setTimeout(tapNow, Math.max(0, onset + device - performance.now()));
-        } else if (idx < 0) {
-          sounding = false;
-        }
-        window.setTimeout(poll, 1);
-      };
-      poll();
-    }
-    window.setTimeout(watch, 20);
-  };
-  watch();
-}"""
+# The simulated rater taps (Space) when the square turns dark and when a beep reaches it.
+RATER = TAPPER
 
 
 def _through_the_sound_checks_to_latency(page, live_server, study):
