@@ -144,6 +144,21 @@ class Desktop:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+# Where the keyboard focus is, against the element a keyboard-only rater wants: "there", "group"
+# (another radio of its group: arrow keys move and check), or "" (Tab on).
+FOCUS = """(css) => {
+  const a = document.activeElement, t = document.querySelector(css);
+  if (!a || !t) return "";
+  if (a === t) return "there";
+  return a.type === "radio" && t.type === "radio" && a.name === t.name ? "group" : "";
+}"""
+# The focused element shows it: an outline or a focus ring (box-shadow).
+FOCUS_SHOWN = """() => {
+  const s = getComputedStyle(document.activeElement);
+  return (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== "none";
+}"""
+
+
 class Timeout(AssertionError):
     pass
 
@@ -178,6 +193,24 @@ class Rater:
         raise NotImplementedError
 
     # -- built on the above -----------------------------------------------------------------
+    keyboard_only = False  # act() reaches elements with Tab (and arrows in a radio group)
+
+    def act(self, css: str) -> None:
+        """Click `css`, or for a keyboard-only rater: Tab to it (arrow keys within its radio
+        group), check that the focus is visible, and press Space."""
+        if not self.keyboard_only:
+            self.click(css)
+            return
+        for _ in range(120):
+            where = self.call(FOCUS, css)
+            if where == "there":
+                break
+            self.press("ArrowRight" if where == "group" else "Tab")
+        else:
+            raise AssertionError(f"{self.name}: Tab never reached {css}; page: {self.summary()}")
+        assert self.call(FOCUS_SHOWN), f"{self.name}: no visible focus on {css}"
+        self.press("Space")
+
     def wait(self, function: str, *args, timeout: float = 20.0, what: str = ""):
         """Poll `function` until it returns something truthy; its value."""
         deadline = time.monotonic() + timeout

@@ -95,21 +95,21 @@ def complete_session(rater, url: str, *, screening_answers=None, answer=None, ma
             raise AssertionError(f"{rater.name}: screened out: {rater.summary()}")
         before = rater.call("() => location.href + '#' + performance.timeOrigin")
         if kind == "consent":
-            rater.click("input[name=consent]")
-            rater.click("form[action=consent] button[type=submit]")
+            rater.act("input[name=consent]")
+            rater.act("form[action=consent] button[type=submit]")
         elif kind == "device":
             rater.wait("() => !document.querySelector('#device-check button').disabled")
-            rater.click("#device-check button[type=submit]")
+            rater.act("#device-check button[type=submit]")
         elif kind == "screening":
             sound_checks(rater, screening_answers() if screening_answers else {})
-            rater.click("#screening button[name=continue]")
+            rater.act("#screening button[name=continue]")
         else:
             run.replays += listen_separate(rater) if kind == "separate" else listen_switch(rater)
             # The page's own figures (sync offsets and switching gaps of the switching player).
             run.telemetry.append(rater.call("() => window.foleyAnswers.samples || {}"))
             (answer or answer_trial)(rater)
             rater.wait("() => !document.getElementById('submit').disabled", what="submit enabled")
-            rater.click("#submit")
+            rater.act("#submit")
         rater.wait("(before) => location.href + '#' + performance.timeOrigin !== before",
                    before, what=f"the page after {kind}")  # fmt: skip
     raise AssertionError(f"{rater.name}: no completion page after {max_pages} pages: {run.pages}")
@@ -127,13 +127,13 @@ def sound_checks(rater, answers: dict[str, str]) -> None:
         rater.call(
             "(n) => document.querySelectorAll('fieldset.screen-item')[n].id = 'sound-' + n", n
         )
-        rater.click(f"#sound-{n} button.play-sound")
+        rater.act(f"#sound-{n} button.play-sound")
         rater.wait("(n) => document.querySelector('#sound-' + n + ' .status').textContent === 'heard ✓'",
                    n, timeout=MAX_PLAY_S, what=f"sound {n + 1} heard")  # fmt: skip
-        rater.click(f"#sound-{n} input[value='{answers[name]}']")
+        rater.act(f"#sound-{n} input[value='{answers[name]}']")
     if rater.exists("#latency-check"):
         rater.call(TAPPER)
-        rater.click("#latency-start")
+        rater.act("#latency-start")
         rater.wait("() => (document.getElementById('latency-status').textContent || '').includes('✓')",
                    timeout=60, what="the latency check done")  # fmt: skip
 
@@ -149,7 +149,7 @@ def listen_separate(rater) -> int:
     for label in labels:
         status = f"section.slot[data-slot='{label}'] .status"
         for attempt in range(2):
-            rater.click(f"section.slot[data-slot='{label}'] button.play")
+            rater.act(f"section.slot[data-slot='{label}'] button.play")
             done = rater.wait(
                 "(css) => { const t = document.querySelector(css).textContent;"
                 " return (t === 'heard ✓' || t.startsWith('not heard') || t.startsWith('could not')) && t; }",
@@ -172,8 +172,8 @@ def listen_switch(rater) -> int:
     replays = 0
     for i in range(n):
         for _attempt in range(2):
-            rater.click(f"button.version:nth-of-type({i + 1})")
-            rater.click("#play-pause")
+            rater.act(f"button.version:nth-of-type({i + 1})")
+            rater.act("#play-pause")
             rater.wait("() => window.foleySwitchPlayer.state().playing", what="playing")
             rater.wait("() => !window.foleySwitchPlayer.state().playing", timeout=MAX_PLAY_S,
                        what=f"version {i + 1} played to its end")  # fmt: skip
@@ -184,7 +184,7 @@ def listen_switch(rater) -> int:
                 break
             replays += 1
     # Then compare, as raters do: play once more, switching to the next version every 0.4 s.
-    rater.click("#play-pause")
+    rater.act("#play-pause")
     rater.wait("() => window.foleySwitchPlayer.state().playing", what="playing again")
     k = 0
     while rater.call("() => window.foleySwitchPlayer.state().playing"):
@@ -208,18 +208,18 @@ def answer_trial(rater) -> None:
             q,
         )  # fmt: skip
         if kind == "choice":
-            rater.click(f"#q-{q} input[type=radio]")
+            rater.act(f"#q-{q} input[type=radio]")
         elif kind == "rating":
             rows = rater.call(
                 "(q) => document.querySelectorAll('#q-' + q + ' .rating-row').length", q
             )
             for r in range(rows):
-                rater.click(f"#q-{q} .rating-row:nth-of-type({r + 1}) input[value='3']")
+                rater.act(f"#q-{q} .rating-row:nth-of-type({r + 1}) input[value='3']")
         else:
             sliders = rater.call(
                 "(q) => Array.from(document.querySelectorAll('#q-' + q + ' input[type=range]')).map(s => s.id)",
                 q,
             )
             for slider in sliders:
-                rater.click(f"#{slider}")
+                rater.act(f"#{slider}")
                 rater.press("ArrowRight")

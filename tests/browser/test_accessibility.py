@@ -6,7 +6,13 @@ import pytest
 
 from studies.models import ScreeningItem, Session
 from tests.browser.conftest import needs_chromium
-from tests.browser.rater import answer_trial, listen_separate, listen_switch, sound_checks
+from tests.browser.rater import (
+    answer_trial,
+    complete_session,
+    listen_separate,
+    listen_switch,
+    sound_checks,
+)
 from tests.factories import make_study
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), needs_chromium]
@@ -60,3 +66,26 @@ def test_no_participant_page_has_a_serious_accessibility_violation(
     page.wait_for_selector("#completion-code")
     found["complete"] = _violations(page)
     assert {k: v for k, v in found.items() if v} == {}
+
+
+@pytest.mark.parametrize("player", ["separate", "switch"])
+def test_a_whole_session_with_the_keyboard_alone(live_server, open_browser, player):
+    """Tab to each control (arrow keys within a radio group), Space to press it, the focus
+    visible every time: consent, screen and sound checks, the trial, the completion code."""
+    rater = open_browser("chromium")
+    rater.keyboard_only = True
+    study = make_study(slug=f"kb-{player}", n_items=1, trials_per_session=1, with_checks=False,
+                       screening=True, headphone_trials=1, headphone_min_correct=1,
+                       player=player, n_systems=3)  # fmt: skip
+
+    def answers():
+        session = Session.objects.get()
+        return {
+            f"r-{i.token}": str(i.answer) for i in ScreeningItem.objects.filter(session=session)
+        }
+
+    run = complete_session(rater, f"{live_server.url}/s/{study.slug}/?code=KEYS1",
+                           screening_answers=answers)  # fmt: skip
+    session = Session.objects.get()
+    assert session.status == Session.Status.COMPLETED and run.code == session.completion_code
+    assert "screening" in run.pages and run.replays == 0

@@ -346,7 +346,9 @@
     if (e.target && e.target.tagName === "INPUT" && e.target.type !== "radio" && e.target.type !== "checkbox") return;
     const k = parseInt(e.key, 10);
     if (k >= 1 && k <= n) { select(k - 1, e.timeStamp); e.preventDefault(); }
-    else if (e.key === " " && !(e.target && e.target.tagName === "BUTTON")) {
+    // Space plays and pauses, except on a control, where it is the control's own key (a
+    // keyboard rater checks a radio or presses a button with it).
+    else if (e.key === " " && !(e.target && /^(BUTTON|INPUT|SELECT|TEXTAREA)$/.test(e.target.tagName))) {
       (playing ? pause : play)(); e.preventDefault();
     }
   });
