@@ -39,6 +39,12 @@ DESIGNS = {
 FIREFOX_SWITCH = pytest.mark.xfail(
     reason="Firefox ESR 153 freezes the switching player's page in most runs here", strict=False
 )
+# WebKitGTK 2.50's switching player: with another browser running beside it (the suite runs
+# two at a time), a version played to its end was sometimes not credited (2 of 4 runs here),
+# and its switched-to soundtracks are partly silent (below). Open, like Firefox's freeze.
+WEBKIT_SWITCH = pytest.mark.xfail(
+    reason="WebKitGTK's switching player is not always credited under load here", strict=False
+)
 BEEP_S = 0.2  # each test clip beeps once, for 0.2 s (tests/media_patterns.py)
 
 
@@ -59,8 +65,8 @@ def _loud_s(samples: np.ndarray, rate: int) -> float:
 
 @pytest.mark.parametrize("design", list(DESIGNS))
 def test_an_honest_rater_finishes(live_server, desktop, open_browser, engine, design, request):
-    if engine == "firefox" and design == "best_of_switch":
-        request.applymarker(FIREFOX_SWITCH)
+    if design == "best_of_switch" and engine in ("firefox", "webkit"):
+        request.applymarker(FIREFOX_SWITCH if engine == "firefox" else WEBKIT_SWITCH)
     switch = DESIGNS[design].get("player") == "switch"
     rater = open_browser(engine, many_videos=not switch)
     study = make_study(slug=f"e-{design}".replace("_", "-"), n_items=2, **DESIGNS[design])
