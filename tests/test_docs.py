@@ -49,7 +49,7 @@ def test_nothing_points_to_a_design_file_outside_the_repository():
     citing = sorted(
         str(path.relative_to(ROOT))
         for path in SOURCES
-        if "DESIGN.md" in _text(path) and "migrations" not in path.parts  # history stays
+        if "DESIGN.md" in _text(path)  # migrations too: a clone's help texts are all it has
     )
     assert not citing, citing
 

@@ -39,12 +39,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='item',
             name='layout',
-            field=models.CharField(choices=[('body65', 'body65 (body + hands)'), ('hands', 'hands (two hands)')], default='body65', help_text='The pose layout (DESIGN.md).', max_length=16),
+            field=models.CharField(choices=[('body65', 'body65 (body + hands)'), ('hands', 'hands (two hands)')], default='body65', help_text='The pose layout (docs/reference/pose-layouts.md).', max_length=16),
         ),
         migrations.AddField(
             model_name='item',
             name='pose',
-            field=models.FileField(blank=True, help_text="Keypoints of the video, .npy in a DESIGN.md layout; the systems' input.", upload_to=studies.models.item_upload_to),
+            field=models.FileField(blank=True, help_text="Keypoints of the video, .npy in a layout of docs/reference/pose-layouts.md; the systems' input.", upload_to=studies.models.item_upload_to),
         ),
         migrations.AddField(
             model_name='item',

@@ -54,9 +54,8 @@ class Desktop:
         self.display = self._xvfb()
 
     def restart_audio(self) -> bool:
-        """A new sound server for the next browser: Firefox ESR 153 on a PulseAudio server that
-        an earlier Firefox used with Web Audio hung its page for a minute (measured here), so
-        every browser gets a fresh one."""
+        """A new sound server for the next browser, so that nothing one browser left on it
+        (streams, their state) can change how the next one plays."""
         if self.pulse is not None:
             self.pulse.terminate()
             self.pulse.wait(5)
@@ -360,9 +359,8 @@ class FirefoxRater(Rater):
     def __init__(self, desktop: Desktop):
         from tests.browser.bidi import Firefox
 
-        # In a window on the Xvfb screen, as on a rater's desktop: headless Firefox ESR 153
-        # (its software compositor) froze the switching player's page for a minute at a time
-        # in some runs here.
+        # In a window on the Xvfb screen, as on a rater's desktop (the switching player's
+        # freeze, tests/browser/test_every_engine.py FIREFOX_SWITCH, happens both ways).
         headless = not desktop.display or bool(os.environ.get("FIREFOX_HEADLESS"))
         self.ff = Firefox(FIREFOX, headless=headless, env=desktop.env)
         self.version = self.ff.version
