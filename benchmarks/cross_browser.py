@@ -92,6 +92,10 @@ def main() -> None:
             gap = "-" if player == "separate" else f"{_pct(gaps[key], 50)} / {_pct(gaps[key], 95)}"
             print(f"| {engine} | {versions.get(engine, '?')} | {player} | {completed[key]} / "
                   f"{attempted[key]} | {refused[key]} | {sync} | {gap} |")  # fmt: skip
+    if not any(attempted.values()):
+        print()
+        print(f"no session ran: every engine of {engines} was skipped (not installed? ./run setup "
+              "installs only the demo's packages; ./run test installs the browsers)")  # fmt: skip
     if failures:
         print()
         print("not completed: " + "; ".join(failures))
